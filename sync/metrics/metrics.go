@@ -1,0 +1,76 @@
+// Package metrics holds coesync's Prometheus collectors. One *Metrics is
+// made per process (or per test) on its own registry, so tests never share
+// global state.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the counters and histograms coesync exports on /metrics.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Webhooks    *prometheus.CounterVec   // source, outcome
+	Jobs        *prometheus.CounterVec   // kind, outcome
+	APICalls    *prometheus.CounterVec   // service, outcome
+	APILatency  *prometheus.HistogramVec // service
+	COEsCreated prometheus.Counter
+	IngestBatch prometheus.Histogram
+}
+
+// New registers coesync's collectors (and the Go runtime's) on a new registry.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coesync_webhooks_total",
+			Help: "Webhook deliveries by source and outcome (accepted, duplicate, rejected_*, error).",
+		}, []string{"source", "outcome"}),
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coesync_jobs_total",
+			Help: "Job runs by kind and outcome (ok, retry, snoozed, failed).",
+		}, []string{"kind", "outcome"}),
+		APICalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coesync_api_calls_total",
+			Help: "Calls to PagerDuty, Jira and GitHub by outcome (ok, retryable, rate_limited, permanent, network_error).",
+		}, []string{"service", "outcome"}),
+		APILatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "coesync_api_call_seconds",
+			Help:    "Latency of calls to PagerDuty, Jira and GitHub.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"service"}),
+		COEsCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "coesync_coes_created_total",
+			Help: "COE tickets created in Jira.",
+		}),
+		IngestBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "coesync_ingest_batch_size",
+			Help:    "Webhook deliveries committed per transaction (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+	}
+	reg.MustRegister(m.Webhooks, m.Jobs, m.APICalls, m.APILatency, m.COEsCreated, m.IngestBatch,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveAPICall counts one call to a remote system.
+func (m *Metrics) ObserveAPICall(service, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.APICalls.WithLabelValues(service, outcome).Inc()
+	m.APILatency.WithLabelValues(service).Observe(d.Seconds())
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}

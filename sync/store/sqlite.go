@@ -1,0 +1,437 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// SQLite is the embedded store: one file, one process.
+type SQLite struct {
+	db     *sql.DB
+	river  *river.Client[*sql.Tx]
+	lock   *os.File
+	log    *slog.Logger
+	worker bool
+}
+
+var _ Store = (*SQLite)(nil)
+
+// OpenSQLite opens (creating and migrating) the SQLite database at path.
+// With opts.Workers set the process becomes the file's only job runner: it
+// takes an exclusive lock beside the file, so a second `coesync serve` on
+// the same file fails fast instead of corrupting the queue's invariants.
+func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error) {
+	// WAL with synchronous=FULL fsyncs every commit: a 202 means the event
+	// is on disk. _txlock=immediate takes the write lock at BEGIN, so a
+	// transaction never fails half-way on a lock upgrade.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	// SQLite has one writer; River's SQLite driver asks for one connection
+	// so that its concurrent internals queue instead of failing SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	s := &SQLite{db: db, log: opts.Logger, worker: opts.Workers != nil}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.worker {
+		if s.lock, err = lockFile(path + ".lock"); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.worker {
+		// Only this process runs jobs on this file, so a job still marked
+		// running was cut off by a crash: hand it back now instead of
+		// waiting for River's stuck-job rescuer (an hour by default).
+		res, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: requeue interrupted jobs: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			s.log.Info("requeued jobs interrupted by a previous crash", "jobs", n)
+		}
+	}
+	cfg := riverConfig(opts, s.log)
+	if s.river, err = river.NewClient(riversqlite.New(db), cfg); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: job queue: %w", err)
+	}
+	return s, nil
+}
+
+func riverConfig(opts Options, log *slog.Logger) *river.Config {
+	cfg := &river.Config{
+		Logger:            log.With("component", "river"),
+		ErrorHandler:      opts.ErrorHandler,
+		JobTimeout:        opts.JobTimeout,
+		FetchPollInterval: opts.FetchPollInterval,
+		MaxAttempts:       25,
+		// Completed jobs keep their unique key for a day, so a late
+		// duplicate delivery is refused by the queue as well as the store.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+	}
+	if cfg.JobTimeout == 0 {
+		cfg.JobTimeout = 2 * time.Minute
+	}
+	if opts.FetchPollInterval > 0 {
+		cfg.FetchCooldown = min(opts.FetchPollInterval, 100*time.Millisecond)
+	}
+	if opts.Workers != nil {
+		n := opts.MaxWorkers
+		if n <= 0 {
+			n = 8
+		}
+		cfg.Workers = opts.Workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+	}
+	return cfg
+}
+
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: %s is in use by another coesync process (SQLite serves one process; use PostgreSQL for replicas)", strings.TrimSuffix(path, ".lock"))
+	}
+	return f, nil
+}
+
+var sqliteMigrations = []string{
+	`CREATE TABLE deliveries (
+		source      TEXT NOT NULL,
+		id          TEXT NOT NULL,
+		event_type  TEXT NOT NULL,
+		resource_id TEXT NOT NULL,
+		received_at INTEGER NOT NULL,
+		body        BLOB,
+		PRIMARY KEY (source, id)
+	) WITHOUT ROWID;
+	CREATE TABLE coes (
+		incident_id  TEXT PRIMARY KEY,
+		state        TEXT NOT NULL,
+		label        TEXT NOT NULL,
+		rule         TEXT NOT NULL DEFAULT '',
+		project      TEXT NOT NULL DEFAULT '',
+		ticket_key   TEXT NOT NULL DEFAULT '',
+		ticket_id    TEXT NOT NULL DEFAULT '',
+		ticket_url   TEXT NOT NULL DEFAULT '',
+		title        TEXT NOT NULL DEFAULT '',
+		service_id   TEXT NOT NULL DEFAULT '',
+		service_name TEXT NOT NULL DEFAULT '',
+		teams        TEXT NOT NULL DEFAULT '',
+		intent_at    INTEGER NOT NULL DEFAULT 0,
+		created_at   INTEGER NOT NULL DEFAULT 0,
+		linked_at    INTEGER NOT NULL DEFAULT 0,
+		noted_at     INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX coes_created_at ON coes (created_at);`,
+}
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(riversqlite.New(s.db), nil)
+	if err != nil {
+		return fmt.Errorf("store: job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: migrate job queue: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS coesync_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM coesync_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for v := have + 1; v <= len(sqliteMigrations); v++ {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, sqliteMigrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO coesync_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ingest implements Store.
+func (s *SQLite) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
+	dup := make([]bool, len(ds))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		var jobs []river.InsertManyParams
+		for i, d := range ds {
+			res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			dup[i] = n == 0
+			if n == 1 {
+				for _, j := range d.Jobs {
+					jobs = append(jobs, river.InsertManyParams{Args: j.Args, InsertOpts: j.Opts})
+				}
+			}
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		_, err = s.river.InsertManyTx(ctx, tx, jobs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+	}
+	return dup, nil
+}
+
+// Enqueue implements Store.
+func (s *SQLite) Enqueue(ctx context.Context, jobs ...Job) error {
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: j.Args, InsertOpts: j.Opts}
+	}
+	if _, err := s.river.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
+	}
+	return nil
+}
+
+const coeColumns = `incident_id, state, label, rule, project, ticket_key, ticket_id, ticket_url, title,
+	service_id, service_name, teams, intent_at, created_at, linked_at, noted_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCOE(r scanner) (COE, error) {
+	var c COE
+	var intent, created, linked, noted int64
+	err := r.Scan(&c.IncidentID, &c.State, &c.Label, &c.Rule, &c.Project, &c.TicketKey, &c.TicketID, &c.TicketURL,
+		&c.Title, &c.ServiceID, &c.ServiceName, &c.Teams, &intent, &created, &linked, &noted)
+	c.IntentAt, c.CreatedAt, c.LinkedAt, c.NotedAt = fromMilli(intent), fromMilli(created), fromMilli(linked), fromMilli(noted)
+	return c, err
+}
+
+func fromMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func toMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// COE implements Store.
+func (s *SQLite) COE(ctx context.Context, incidentID string) (COE, error) {
+	c, err := scanCOE(s.db.QueryRowContext(ctx, `SELECT `+coeColumns+` FROM coes WHERE incident_id = ?`, incidentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return COE{}, ErrNotFound
+	}
+	if err != nil {
+		return COE{}, fmt.Errorf("store: get COE of %s: %w", incidentID, err)
+	}
+	return c, nil
+}
+
+func (s *SQLite) insertCOE(ctx context.Context, c COE) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (incident_id) DO NOTHING`,
+		c.IncidentID, c.State, c.Label, c.Rule, c.Project, c.TicketKey, c.TicketID, c.TicketURL, c.Title,
+		c.ServiceID, c.ServiceName, c.Teams, toMilli(c.IntentAt), toMilli(c.CreatedAt), toMilli(c.LinkedAt), toMilli(c.NotedAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// BeginCOE implements Store.
+func (s *SQLite) BeginCOE(ctx context.Context, c COE) (COE, bool, error) {
+	c.State = COEIntent
+	created, err := s.insertCOE(ctx, c)
+	if err != nil {
+		return COE{}, false, fmt.Errorf("store: record COE intent for %s: %w", c.IncidentID, err)
+	}
+	stored, err := s.COE(ctx, c.IncidentID)
+	return stored, created, err
+}
+
+// RenewCOEIntent implements Store.
+func (s *SQLite) RenewCOEIntent(ctx context.Context, incidentID string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE coes SET intent_at = ? WHERE incident_id = ? AND state = ?`,
+		at.UnixMilli(), incidentID, COEIntent); err != nil {
+		return fmt.Errorf("store: renew COE intent for %s: %w", incidentID, err)
+	}
+	return nil
+}
+
+// SkipCOE implements Store.
+func (s *SQLite) SkipCOE(ctx context.Context, c COE) error {
+	c.State = COESkipped
+	if _, err := s.insertCOE(ctx, c); err != nil {
+		return fmt.Errorf("store: record skipped COE for %s: %w", c.IncidentID, err)
+	}
+	return nil
+}
+
+// SetCOETicket implements Store.
+func (s *SQLite) SetCOETicket(ctx context.Context, incidentID, key, id, url string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE coes SET state = ?, ticket_key = ?, ticket_id = ?, ticket_url = ?, created_at = ?
+		WHERE incident_id = ?`, COECreated, key, id, url, at.UnixMilli(), incidentID)
+	if err != nil {
+		return fmt.Errorf("store: set ticket %s for %s: %w", key, incidentID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: set ticket %s for %s: %w", key, incidentID, ErrNotFound)
+	}
+	return nil
+}
+
+// MarkCOE implements Store.
+func (s *SQLite) MarkCOE(ctx context.Context, incidentID string, step COEStep, at time.Time) error {
+	col := map[COEStep]string{StepLinked: "linked_at", StepNoted: "noted_at"}[step]
+	if col == "" {
+		return fmt.Errorf("store: unknown COE step %q", step)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE coes SET `+col+` = ? WHERE incident_id = ?`, at.UnixMilli(), incidentID); err != nil {
+		return fmt.Errorf("store: mark %s %s: %w", incidentID, step, err)
+	}
+	return nil
+}
+
+// ListCOEs implements Store.
+func (s *SQLite) ListCOEs(ctx context.Context, since, until time.Time) ([]COE, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+coeColumns+` FROM coes WHERE state = ? AND created_at >= ? AND created_at < ?
+		ORDER BY created_at DESC, incident_id`, COECreated, since.UnixMilli(), until.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: list COEs: %w", err)
+	}
+	defer rows.Close()
+	var out []COE
+	for rows.Next() {
+		c, err := scanCOE(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list COEs: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Jobs implements Store.
+func (s *SQLite) Jobs(ctx context.Context, states ...string) ([]JobInfo, error) {
+	return listJobs(ctx, s.river.JobList, states)
+}
+
+func listJobs(ctx context.Context, list func(context.Context, *river.JobListParams) (*river.JobListResult, error), states []string) ([]JobInfo, error) {
+	params := river.NewJobListParams().First(1000)
+	if len(states) > 0 {
+		st := make([]rivertype.JobState, len(states))
+		for i, v := range states {
+			st[i] = rivertype.JobState(v)
+		}
+		params = params.States(st...)
+	}
+	res, err := list(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("store: list jobs: %w", err)
+	}
+	out := make([]JobInfo, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		ji := JobInfo{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+			Args: string(j.EncodedArgs), CreatedAt: j.CreatedAt, ScheduledAt: j.ScheduledAt}
+		if n := len(j.Errors); n > 0 {
+			ji.LastError = j.Errors[n-1].Error
+		}
+		out = append(out, ji)
+	}
+	return out, nil
+}
+
+// RetryJob implements Store.
+func (s *SQLite) RetryJob(ctx context.Context, id int64) error {
+	if _, err := s.river.JobRetry(ctx, id); err != nil {
+		return fmt.Errorf("store: retry job %d: %w", id, err)
+	}
+	return nil
+}
+
+// Start implements Store.
+func (s *SQLite) Start(ctx context.Context) error {
+	if !s.worker {
+		return errors.New("store: opened without workers")
+	}
+	return s.river.Start(ctx)
+}
+
+// Stop implements Store.
+func (s *SQLite) Stop(ctx context.Context) error {
+	if !s.worker {
+		return nil
+	}
+	return s.river.Stop(ctx)
+}
+
+// Ping implements Store.
+func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements Store.
+func (s *SQLite) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}

@@ -1,0 +1,46 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riverqueue/river"
+
+	"github.com/coesync/coesync/sync/store"
+	"github.com/coesync/coesync/sync/store/storetest"
+)
+
+func openSQLite(t *testing.T) store.Store {
+	t.Helper()
+	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "coesync.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSQLiteConformance(t *testing.T) { storetest.Run(t, openSQLite) }
+
+func TestSQLiteSecondWorkerProcessRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "coesync.db")
+	ws := river.NewWorkers()
+	river.AddWorker(ws, river.WorkFunc(func(context.Context, *river.Job[storetest.TestArgs]) error { return nil }))
+	first, err := store.OpenSQLite(context.Background(), path, store.Options{Workers: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	_, err = store.OpenSQLite(context.Background(), path, store.Options{Workers: ws})
+	if err == nil || !strings.Contains(err.Error(), "in use by another coesync process") {
+		t.Fatalf("second worker store: err = %v", err)
+	}
+	// Insert-only access (coesync status) stays possible.
+	ro, err := store.OpenSQLite(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatalf("insert-only open: %v", err)
+	}
+	ro.Close()
+}
