@@ -1,0 +1,504 @@
+// Package jira is coesync's Jira connector: it creates COE tickets and their
+// action-item sub-tasks, finds them again by label, links them to other
+// systems, moves them through the workflow and comments on them, through
+// Jira's REST API v2 (wiki-markup strings).
+//
+// It wraps github.com/andygrunwald/go-jira v1.17.0 but no go-jira type crosses
+// its exported API: callers see coe types, *engine.Error classifications (from
+// the shared httpx transport) and the connector's own errors.
+//
+// Search goes through /rest/api/2/search/jql: Jira Cloud removed
+// /rest/api/2/search (410 Gone). The new endpoint is eventually consistent, so
+// an issue created seconds ago may be missing from FindByLabel.
+package jira
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	gojira "github.com/andygrunwald/go-jira"
+
+	"github.com/coesync/coesync/connectors/internal/httpx"
+	"github.com/coesync/coesync/sync/coe"
+	"github.com/coesync/coesync/sync/engine"
+)
+
+// DefaultTimeout bounds one HTTP call when Options.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultSubtaskType is the issue type CreateSubtask uses when the spec names none.
+const DefaultSubtaskType = "Sub-task"
+
+const (
+	// pageSize is what FindByLabel asks /search/jql for; Jira may return fewer.
+	pageSize = 100
+	// maxPages stops a search whose pages never end (a server handing out
+	// the same or endless tokens).
+	maxPages = 1000
+	// maxErrorBody is how much of a failed response is read to explain it.
+	maxErrorBody = 64 << 10
+)
+
+// Options configures a Client.
+type Options struct {
+	// BaseURL is the site, e.g. "https://example.atlassian.net" (a Data
+	// Center context path such as "https://jira.example.com/jira" works too).
+	// It must not carry credentials.
+	BaseURL string
+	// User is the Atlassian account email for Jira Cloud basic auth with an
+	// API token. Empty means Token is a Data Center personal access token,
+	// sent as "Authorization: Bearer <Token>".
+	User string
+	// Token is the API token (with User) or the personal access token.
+	Token string
+	// Timeout bounds each HTTP call, body included; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Observer is told about every call; may be nil.
+	Observer httpx.Observer
+	// Transport is the underlying RoundTripper; nil means http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// String describes o without its token, so that logging Options is safe.
+func (o Options) String() string {
+	tok := ""
+	if o.Token != "" {
+		tok = "[REDACTED]"
+	}
+	return fmt.Sprintf("jira.Options{BaseURL: %q, User: %q, Token: %q, Timeout: %s}", o.BaseURL, o.User, tok, o.Timeout)
+}
+
+// GoString is String, so that %#v does not print the token either.
+func (o Options) GoString() string { return o.String() }
+
+// LogValue implements slog.LogValuer without the token.
+func (o Options) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("base_url", o.BaseURL),
+		slog.String("user", o.User),
+		slog.Bool("token_set", o.Token != ""),
+		slog.Duration("timeout", o.Timeout),
+	)
+}
+
+// Client talks to one Jira site. It is safe for concurrent use.
+type Client struct {
+	api    *gojira.Client
+	base   string // BaseURL without the trailing slash
+	redact *strings.Replacer
+}
+
+var _ engine.TicketTracker = (*Client)(nil)
+
+// New returns a Client for o. It does not call Jira.
+func New(o Options) (*Client, error) {
+	if strings.TrimSpace(o.BaseURL) == "" {
+		return nil, errors.New("jira: BaseURL is required")
+	}
+	if o.Token == "" {
+		return nil, errors.New("jira: Token is required")
+	}
+	base := strings.TrimRight(strings.TrimSpace(o.BaseURL), "/")
+	u, err := url.Parse(base)
+	// The parse error would quote the URL, which may hold credentials.
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("jira: BaseURL must be an absolute http(s) URL")
+	}
+	if u.User != nil {
+		return nil, errors.New("jira: BaseURL must not carry credentials; set User and Token")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("jira: BaseURL must not have a query or fragment")
+	}
+
+	secrets := []string{o.Token}
+	auth := "Bearer " + o.Token
+	if o.User != "" {
+		pair := o.User + ":" + o.Token
+		enc := base64.StdEncoding.EncodeToString([]byte(pair))
+		secrets = append(secrets, pair, enc)
+		auth = "Basic " + enc
+	}
+	red := newRedactor(secrets)
+
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	classify := &httpx.Transport{
+		Base:     errorBodies{base: o.Transport, redact: red},
+		Service:  "jira",
+		Observer: o.Observer,
+	}
+	hc := &http.Client{
+		Transport: &authTransport{base: classify, origin: origin(u), header: auth},
+		Timeout:   timeout,
+	}
+	api, err := gojira.NewClient(hc, base+"/")
+	if err != nil {
+		return nil, errors.New("jira: invalid BaseURL")
+	}
+	return &Client{api: api, base: base, redact: red}, nil
+}
+
+// FindByLabel returns every issue carrying label, oldest first, following
+// /search/jql's nextPageToken to the last page.
+func (c *Client) FindByLabel(ctx context.Context, label string) ([]coe.TicketRef, error) {
+	if label == "" {
+		return nil, engine.Permanently(errors.New("jira: find issues by label: empty label"))
+	}
+	jql := "labels = " + QuoteJQL(label) + " ORDER BY created ASC"
+	var refs []coe.TicketRef
+	seen := map[string]bool{}
+	token := ""
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return nil, fmt.Errorf("jira: find issues labelled %q: more than %d pages", label, maxPages)
+		}
+		issues, resp, err := c.api.Issue.SearchV2JQLWithContext(ctx, jql, &gojira.SearchOptionsV2{
+			NextPageToken: token,
+			MaxResults:    pageSize,
+			Fields:        []string{"key", "summary"},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("jira: find issues labelled %q: %w", label, c.cause(err))
+		}
+		for _, is := range issues {
+			// Pages are not a snapshot: an issue may move across a page
+			// boundary between two calls.
+			if is.Key == "" || seen[is.Key] {
+				continue
+			}
+			seen[is.Key] = true
+			refs = append(refs, c.ref(is.ID, is.Key))
+		}
+		if resp == nil || resp.IsLast || resp.NextPageToken == "" {
+			return refs, nil
+		}
+		if resp.NextPageToken == token {
+			return nil, fmt.Errorf("jira: find issues labelled %q: search/jql repeated its page token", label)
+		}
+		token = resp.NextPageToken
+	}
+}
+
+// CreateTicket creates the COE issue described by spec.
+func (c *Client) CreateTicket(ctx context.Context, spec coe.TicketSpec) (coe.TicketRef, error) {
+	ref, err := c.create(ctx, spec, "")
+	if err != nil {
+		return coe.TicketRef{}, fmt.Errorf("jira: create COE in %s: %w", spec.Project, err)
+	}
+	return ref, nil
+}
+
+// CreateSubtask creates a sub-task of parentKey. spec.IssueType defaults to
+// DefaultSubtaskType and spec.Project to the parent's project.
+func (c *Client) CreateSubtask(ctx context.Context, parentKey string, spec coe.TicketSpec) (coe.TicketRef, error) {
+	if err := checkKey(parentKey); err != nil {
+		return coe.TicketRef{}, fmt.Errorf("jira: create sub-task: %w", err)
+	}
+	if spec.IssueType == "" {
+		spec.IssueType = DefaultSubtaskType
+	}
+	if spec.Project == "" {
+		if i := strings.LastIndexByte(parentKey, '-'); i > 0 {
+			spec.Project = parentKey[:i]
+		}
+	}
+	ref, err := c.create(ctx, spec, parentKey)
+	if err != nil {
+		return coe.TicketRef{}, fmt.Errorf("jira: create sub-task of %s: %w", parentKey, err)
+	}
+	return ref, nil
+}
+
+func (c *Client) create(ctx context.Context, spec coe.TicketSpec, parent string) (coe.TicketRef, error) {
+	f := &gojira.IssueFields{
+		Project:     gojira.Project{Key: spec.Project},
+		Type:        gojira.IssueType{Name: spec.IssueType},
+		Summary:     spec.Summary,
+		Description: spec.Description,
+		Labels:      spec.Labels,
+	}
+	for _, name := range spec.Components {
+		f.Components = append(f.Components, &gojira.Component{Name: name})
+	}
+	if spec.Priority != "" {
+		f.Priority = &gojira.Priority{Name: spec.Priority}
+	}
+	if parent != "" {
+		f.Parent = &gojira.Parent{Key: parent}
+	}
+	// CreateWithContext reads the body itself and closes it.
+	is, _, err := c.api.Issue.CreateWithContext(ctx, &gojira.Issue{Fields: f})
+	if err != nil {
+		return coe.TicketRef{}, c.cause(err)
+	}
+	if is == nil || is.Key == "" {
+		return coe.TicketRef{}, errors.New("response has no issue key")
+	}
+	return c.ref(is.ID, is.Key), nil
+}
+
+// EnsureRemoteLink adds the remote link, or updates the one with the same
+// GlobalID (Jira upserts on globalId), so that calling it again is harmless.
+func (c *Client) EnsureRemoteLink(ctx context.Context, issueKey string, link coe.RemoteLink) error {
+	if err := checkKey(issueKey); err != nil {
+		return fmt.Errorf("jira: link %s: %w", issueKey, err)
+	}
+	if link.GlobalID == "" {
+		// Without a globalId every retry would add another link.
+		return fmt.Errorf("jira: link %s: %w", issueKey, engine.Permanently(errors.New("remote link has no GlobalID")))
+	}
+	rl := &gojira.RemoteLink{
+		GlobalID: link.GlobalID,
+		Object: &gojira.RemoteLinkObject{
+			URL:     link.URL,
+			Title:   link.Title,
+			Summary: link.Summary,
+		},
+	}
+	if _, _, err := c.api.Issue.AddRemoteLinkWithContext(ctx, issueKey, rl); err != nil {
+		return fmt.Errorf("jira: link %s to %s: %w", issueKey, link.GlobalID, c.cause(err))
+	}
+	return nil
+}
+
+// ErrNoTransition is returned, wrapped in an *engine.PermanentError, by
+// Transition when none of the wanted transitions is available from the
+// issue's current status. Find it with errors.As.
+type ErrNoTransition struct {
+	Key       string
+	Wanted    []string
+	Available []string // names Jira offered, in its order
+}
+
+func (e *ErrNoTransition) Error() string {
+	return fmt.Sprintf("jira: no transition of %s matches %s; available: %s",
+		e.Key, quoteList(e.Wanted), quoteList(e.Available))
+}
+
+// Transition moves the issue through the first transition whose name matches
+// one of names (tried in order, case-insensitively) and returns the name of
+// the transition as Jira spells it.
+func (c *Client) Transition(ctx context.Context, key string, names []string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", fmt.Errorf("jira: transition %s: %w", key, err)
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("jira: transition %s: %w", key, engine.Permanently(errors.New("no transition names given")))
+	}
+	ts, _, err := c.api.Issue.GetTransitionsWithContext(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("jira: transition %s: %w", key, c.cause(err))
+	}
+	var pick *gojira.Transition
+	for _, want := range names {
+		want = strings.TrimSpace(want)
+		for i := range ts {
+			if strings.EqualFold(strings.TrimSpace(ts[i].Name), want) {
+				pick = &ts[i]
+				break
+			}
+		}
+		if pick != nil {
+			break
+		}
+	}
+	if pick == nil {
+		avail := make([]string, len(ts))
+		for i, t := range ts {
+			avail[i] = t.Name
+		}
+		return "", engine.Permanently(&ErrNoTransition{Key: key, Wanted: append([]string(nil), names...), Available: avail})
+	}
+	// go-jira's CreateTransitionPayload always sends "update":{} and
+	// "fields":{}; send only the transition.
+	payload := map[string]any{"transition": map[string]string{"id": pick.ID}}
+	resp, err := c.api.Issue.DoTransitionWithPayloadWithContext(ctx, key, payload)
+	closeBody(resp) // go-jira leaves the body of a bodiless call open
+	if err != nil {
+		return "", fmt.Errorf("jira: transition %s via %q: %w", key, pick.Name, c.cause(err))
+	}
+	return pick.Name, nil
+}
+
+// AddComment adds a wiki-markup comment to the issue and returns its id.
+func (c *Client) AddComment(ctx context.Context, key, body string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", fmt.Errorf("jira: comment on %s: %w", key, err)
+	}
+	// go-jira's Comment marshals empty author, updateAuthor and visibility
+	// objects; send only the body.
+	req, err := c.api.NewRequestWithContext(ctx, http.MethodPost, "rest/api/2/issue/"+key+"/comment", map[string]string{"body": body})
+	if err != nil {
+		return "", fmt.Errorf("jira: comment on %s: %w", key, c.cause(err))
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if _, err := c.api.Do(req, &out); err != nil {
+		return "", fmt.Errorf("jira: comment on %s: %w", key, c.cause(err))
+	}
+	if out.ID == "" {
+		return "", fmt.Errorf("jira: comment on %s: response has no comment id", key)
+	}
+	return out.ID, nil
+}
+
+// UpdateComment replaces the body of comment id on the issue.
+func (c *Client) UpdateComment(ctx context.Context, key, id, body string) error {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("jira: update comment on %s: %w", key, err)
+	}
+	if !commentID.MatchString(id) {
+		return fmt.Errorf("jira: update comment on %s: %w", key, engine.Permanently(fmt.Errorf("invalid comment id %q", id)))
+	}
+	if _, _, err := c.api.Issue.UpdateCommentWithContext(ctx, key, &gojira.Comment{ID: id, Body: body}); err != nil {
+		return fmt.Errorf("jira: update comment %s on %s: %w", id, key, c.cause(err))
+	}
+	return nil
+}
+
+func (c *Client) ref(id, key string) coe.TicketRef {
+	return coe.TicketRef{ID: id, Key: key, URL: c.base + "/browse/" + url.PathEscape(key)}
+}
+
+// cause returns what to wrap for a failed go-jira call: the *engine.Error the
+// transport produced when there is one, without go-jira's "No response
+// returned" and net/http's `Post "<url>"` wrappers around it, and with any
+// credential scrubbed from the text.
+func (c *Client) cause(err error) error {
+	var e *engine.Error
+	if errors.As(err, &e) {
+		err = e
+	}
+	s := err.Error()
+	if r := c.redact.Replace(s); r != s {
+		return &redacted{msg: r, err: err}
+	}
+	return err
+}
+
+// redacted hides credentials in an error's text while keeping its chain for
+// errors.As and errors.Is.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return r.err }
+
+func newRedactor(secrets []string) *strings.Replacer {
+	// Longest first, so that user:token goes before token.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	var args []string
+	for _, s := range secrets {
+		if s != "" {
+			args = append(args, s, "[REDACTED]")
+		}
+	}
+	return strings.NewReplacer(args...)
+}
+
+var (
+	// issueKey accepts a key (OPS-12) or a numeric id. go-jira formats it
+	// into the path unescaped, so nothing else may pass.
+	issueKey  = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9_]*-[0-9]+|[0-9]+)$`)
+	commentID = regexp.MustCompile(`^[0-9]+$`)
+)
+
+func checkKey(key string) error {
+	if !issueKey.MatchString(key) {
+		return engine.Permanently(fmt.Errorf("invalid issue key %q", key))
+	}
+	return nil
+}
+
+// QuoteJQL quotes s as a JQL string literal: double quotes, with backslash,
+// quote and control characters escaped.
+func QuoteJQL(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, `\u%04x`, r)
+				continue
+			}
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func closeBody(resp *gojira.Response) {
+	if resp != nil && resp.Response != nil && resp.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+	}
+}
+
+// authTransport adds the credentials to requests for the configured site
+// only: the http.Client follows redirects, and a redirect to another host
+// must not carry the token there.
+type authTransport struct {
+	base   http.RoundTripper
+	origin string
+	header string
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if origin(req.URL) == t.origin {
+		r.Header.Set("Authorization", t.header)
+	} else {
+		r.Header.Del("Authorization")
+	}
+	return t.base.RoundTrip(r)
+}
+
+// origin is scheme://host:port with the default port made explicit.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}

@@ -1,0 +1,540 @@
+// Package jiratest is a fake Jira Cloud REST API v2 for tests, the demo and
+// benchmarks. It keeps issues in memory and serves the endpoints coesync
+// uses with Jira's methods, paths, status codes, JSON shapes and error bodies
+// ({"errorMessages":[...],"errors":{...}}), including the 410 Gone of the
+// removed /rest/api/2/search and the eventual consistency of its replacement
+// /rest/api/2/search/jql (Options.SearchLag).
+//
+// It does not depend on package testing: New starts a real HTTP server on a
+// loopback port; Close stops it. Server is also an http.Handler, to mount
+// the fake elsewhere. All methods are safe for concurrent use.
+package jiratest
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default credentials, accepted when Options sets none.
+const (
+	DefaultUser  = "coesync@example.com"
+	DefaultToken = "jira-test-token"
+)
+
+// Default workflow statuses.
+const (
+	StatusToDo       = "To Do"
+	StatusInProgress = "In Progress"
+	StatusDone       = "Done"
+)
+
+// Status categories, as Jira keys them.
+const (
+	CategoryNew           = "new"
+	CategoryIndeterminate = "indeterminate"
+	CategoryDone          = "done"
+)
+
+// Options configures a Server. The zero value serves project OPS (Task, Bug,
+// Sub-task) with the default workflow to DefaultUser/DefaultToken.
+type Options struct {
+	// User and Token are the accepted basic-auth credentials (Jira Cloud:
+	// account email and API token).
+	User, Token string
+	// BearerToken is the accepted "Authorization: Bearer" token (Data
+	// Center personal access token). When User, Token and BearerToken are
+	// all empty, the server accepts DefaultUser/DefaultToken only.
+	BearerToken string
+
+	// Projects known to the server; default one project OPS.
+	Projects []Project
+	// Transitions is the workflow, shared by all issue types. Default:
+	// "In Progress" (To Do → In Progress), "To Do" (In Progress → To Do),
+	// "Done" (In Progress → Done), "Reopen" (Done → To Do).
+	Transitions []Transition
+	// InitialStatus of a new issue; default "To Do".
+	InitialStatus string
+	// StatusCategories maps status names to CategoryNew, CategoryIndeterminate
+	// or CategoryDone, for statuses other than the default three; unknown
+	// statuses are indeterminate.
+	StatusCategories map[string]string
+
+	// SearchLag models /search/jql's eventual consistency: an issue created
+	// less than SearchLag ago is not found by search. Default 0.
+	SearchLag time.Duration
+	// Now is the clock for created/updated, SearchLag and the rate limiter;
+	// nil means time.Now.
+	Now func() time.Time
+	// Location is the time zone of timestamps and of JQL dates; nil means UTC.
+	Location *time.Location
+	// MaxResults caps a /search/jql page (Jira returns at most 100 issues a
+	// page when fields are requested); default 100.
+	MaxResults int
+
+	// Addr is the listen address; default "127.0.0.1:0".
+	Addr string
+}
+
+// Project is a Jira project known to the fake.
+type Project struct {
+	Key  string
+	Name string
+	// IssueTypes default to Task, Bug and Sub-task (a sub-task type).
+	IssueTypes []IssueType
+	// Components, when non-nil, are the only component names accepted on
+	// create; nil accepts any name.
+	Components []string
+}
+
+// IssueType is an issue type of a project.
+type IssueType struct {
+	Name    string
+	Subtask bool
+}
+
+// Transition is a workflow transition. From lists the statuses it is
+// available from; empty means from every status but To.
+type Transition struct {
+	ID   string
+	Name string
+	From []string
+	To   string
+}
+
+// DefaultProject is the project a zero Options serves.
+func DefaultProject() Project {
+	return Project{Key: "OPS", Name: "Operations", IssueTypes: DefaultIssueTypes()}
+}
+
+// DefaultIssueTypes are Task, Bug and Sub-task.
+func DefaultIssueTypes() []IssueType {
+	return []IssueType{{Name: "Task"}, {Name: "Bug"}, {Name: "Sub-task", Subtask: true}}
+}
+
+// DefaultTransitions is the default workflow:
+// To Do ⇄ In Progress → Done, and Reopen from Done to To Do.
+func DefaultTransitions() []Transition {
+	return []Transition{
+		{ID: "11", Name: "To Do", From: []string{StatusInProgress}, To: StatusToDo},
+		{ID: "21", Name: "In Progress", From: []string{StatusToDo}, To: StatusInProgress},
+		{ID: "31", Name: "Done", From: []string{StatusInProgress}, To: StatusDone},
+		{ID: "41", Name: "Reopen", From: []string{StatusDone}, To: StatusToDo},
+	}
+}
+
+// Request is a request the server received.
+type Request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Body   string
+	// Auth is "basic", "bearer" or "" (none or another scheme); the
+	// credentials themselves are not recorded.
+	Auth string
+	At   time.Time
+}
+
+// Server is the fake Jira.
+type Server struct {
+	// URL is the base URL, e.g. "http://127.0.0.1:41234".
+	URL string
+
+	opts     Options
+	projects map[string]*Project // by upper-case key
+	http     *httptest.Server
+	mux      *http.ServeMux
+
+	mu          sync.Mutex
+	issues      []*Issue          // creation order
+	byKey       map[string]*Issue // by upper-case key
+	byID        map[string]*Issue
+	nextNum     map[string]int // per project
+	nextID      int
+	nextLinkID  int
+	nextComment int
+	statusIDs   map[string]string
+	requests    []Request
+
+	latency    time.Duration
+	failN      int
+	failStatus int
+	failAfter  time.Duration
+	p5xx, p429 float64
+	rng        *rand.Rand
+	rate       float64
+	tokens     float64
+	refilled   time.Time
+}
+
+// New starts a fake Jira. Call Close when done.
+func New(opts Options) *Server {
+	s := newServer(opts)
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		panic(fmt.Sprintf("jiratest: listen on %s: %v", addr, err))
+	}
+	s.URL = "http://" + l.Addr().String()
+	s.http = &httptest.Server{Listener: l, Config: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}}
+	s.http.Start()
+	return s
+}
+
+// NewHandler returns a fake Jira that does not listen; serve it yourself
+// (Server implements http.Handler). URL is empty and self links are built
+// from each request's Host.
+func NewHandler(opts Options) *Server { return newServer(opts) }
+
+func newServer(opts Options) *Server {
+	if opts.User == "" && opts.Token == "" && opts.BearerToken == "" {
+		opts.User, opts.Token = DefaultUser, DefaultToken
+	}
+	if len(opts.Projects) == 0 {
+		opts.Projects = []Project{DefaultProject()}
+	}
+	if len(opts.Transitions) == 0 {
+		opts.Transitions = DefaultTransitions()
+	}
+	if opts.InitialStatus == "" {
+		opts.InitialStatus = StatusToDo
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.MaxResults <= 0 {
+		opts.MaxResults = 100
+	}
+	s := &Server{
+		opts:        opts,
+		projects:    map[string]*Project{},
+		byKey:       map[string]*Issue{},
+		byID:        map[string]*Issue{},
+		nextNum:     map[string]int{},
+		nextID:      10000,
+		nextLinkID:  10000,
+		nextComment: 10000,
+		statusIDs:   map[string]string{StatusToDo: "10000", StatusInProgress: "3", StatusDone: "10001"},
+	}
+	for i := range opts.Projects {
+		p := opts.Projects[i]
+		p.Key = strings.ToUpper(p.Key)
+		if p.Name == "" {
+			p.Name = p.Key
+		}
+		if len(p.IssueTypes) == 0 {
+			p.IssueTypes = DefaultIssueTypes()
+		}
+		s.projects[p.Key] = &p
+	}
+	s.routes()
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	if s.http != nil {
+		s.http.Close()
+	}
+}
+
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// ---- fault injection ----
+
+// Latency delays every response by d (0 turns it off). A request whose
+// context ends first gets no answer.
+func (s *Server) Latency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// FailNext answers the next n requests with status and an Atlassian error
+// body, plus "Retry-After: <seconds>" when retryAfter > 0 (rounded up).
+func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failN, s.failStatus, s.failAfter = n, status, retryAfter
+}
+
+// SetFaultRate makes each request fail at random with a 500 (probability
+// p5xx) or a 429 with Retry-After: 1 (probability p429), reproducibly for a
+// given seed and request order. Zero rates turn it off.
+func (s *Server) SetFaultRate(p5xx, p429 float64, seed int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p5xx, s.p429 = p5xx, p429
+	s.rng = rand.New(rand.NewSource(seed))
+}
+
+// RateLimit admits perSecond requests a second on average, in bursts of up
+// to max(1, perSecond), and answers the others 429 with Retry-After (on the
+// Options.Now clock). perSecond <= 0 turns it off.
+func (s *Server) RateLimit(perSecond float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate = perSecond
+	s.tokens = s.burst()
+	s.refilled = s.now()
+}
+
+func (s *Server) burst() float64 {
+	if s.rate < 1 {
+		return 1
+	}
+	return s.rate
+}
+
+// fault decides, under s.mu, whether the request fails before it is served.
+func (s *Server) fault() (status int, retryAfter time.Duration, ok bool) {
+	if s.failN > 0 {
+		s.failN--
+		return s.failStatus, s.failAfter, true
+	}
+	if s.rng != nil && (s.p5xx > 0 || s.p429 > 0) {
+		x := s.rng.Float64()
+		switch {
+		case x < s.p5xx:
+			return http.StatusInternalServerError, 0, true
+		case x < s.p5xx+s.p429:
+			return http.StatusTooManyRequests, time.Second, true
+		}
+	}
+	if s.rate > 0 {
+		now := s.now()
+		if el := now.Sub(s.refilled); el > 0 {
+			s.tokens += el.Seconds() * s.rate
+			if b := s.burst(); s.tokens > b {
+				s.tokens = b
+			}
+		}
+		s.refilled = now
+		if s.tokens >= 1 {
+			s.tokens--
+			return 0, 0, false
+		}
+		wait := time.Duration((1 - s.tokens) / s.rate * float64(time.Second))
+		return http.StatusTooManyRequests, wait, true
+	}
+	return 0, 0, false
+}
+
+// ---- inspection ----
+
+// Requests returns the requests received so far, oldest first.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Query = cloneValues(r.Query)
+		out[i] = r
+	}
+	return out
+}
+
+// Count returns how many requests had method (any when "") and a path
+// starting with pathPrefix.
+func (s *Server) Count(method, pathPrefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+// ---- HTTP ----
+
+// ServeHTTP implements http.Handler: record, delay, inject faults, check
+// credentials, then route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, []string{"Could not read the request body."}, nil)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{
+		Method: r.Method,
+		Path:   r.URL.Path,
+		Query:  cloneValues(r.URL.Query()),
+		Body:   string(body),
+		Auth:   authScheme(r),
+		At:     s.now(),
+	})
+	delay := s.latency
+	s.mu.Unlock()
+
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	s.mu.Lock()
+	status, wait, failed := s.fault()
+	s.mu.Unlock()
+	if failed {
+		if wait > 0 {
+			secs := int((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		msg := http.StatusText(status)
+		if status == http.StatusTooManyRequests {
+			msg = "Rate limit exceeded."
+		}
+		writeError(w, status, []string{msg}, nil)
+		return
+	}
+
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="protected-area"`)
+		writeError(w, http.StatusUnauthorized, []string{"You are not authenticated. Authentication required to perform this operation."}, nil)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func authScheme(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	switch {
+	case len(h) > 6 && strings.EqualFold(h[:6], "basic "):
+		return "basic"
+	case len(h) > 7 && strings.EqualFold(h[:7], "bearer "):
+		return "bearer"
+	}
+	return ""
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if s.opts.BearerToken != "" && len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return eq(strings.TrimSpace(h[7:]), s.opts.BearerToken)
+	}
+	if (s.opts.User != "" || s.opts.Token != "") && len(h) > 6 && strings.EqualFold(h[:6], "basic ") {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
+		if err != nil {
+			return false
+		}
+		user, tok, ok := strings.Cut(string(raw), ":")
+		return ok && eq(user, s.opts.User) && eq(tok, s.opts.Token)
+	}
+	return false
+}
+
+func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// user is the display name of the caller, for comment authors.
+func (s *Server) user(r *http.Request) string {
+	if u, _, ok := r.BasicAuth(); ok && u != "" {
+		return u
+	}
+	return "coesync-bot"
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /rest/api/2/issue", s.createIssue)
+	m.HandleFunc("GET /rest/api/2/issue/{key}", s.getIssue)
+	m.HandleFunc("PUT /rest/api/2/issue/{key}", s.editIssue)
+	m.HandleFunc("GET /rest/api/2/search", s.searchGone)
+	m.HandleFunc("POST /rest/api/2/search", s.searchGone)
+	m.HandleFunc("GET /rest/api/3/search", s.searchGone)
+	m.HandleFunc("POST /rest/api/3/search", s.searchGone)
+	m.HandleFunc("GET /rest/api/2/search/jql", s.searchJQL)
+	m.HandleFunc("POST /rest/api/2/search/jql", s.searchJQL)
+	m.HandleFunc("GET /rest/api/2/issue/{key}/remotelink", s.getRemoteLinks)
+	m.HandleFunc("POST /rest/api/2/issue/{key}/remotelink", s.postRemoteLink)
+	m.HandleFunc("GET /rest/api/2/issue/{key}/transitions", s.getTransitions)
+	m.HandleFunc("POST /rest/api/2/issue/{key}/transitions", s.postTransition)
+	m.HandleFunc("GET /rest/api/2/issue/{key}/comment", s.getComments)
+	m.HandleFunc("POST /rest/api/2/issue/{key}/comment", s.addComment)
+	m.HandleFunc("PUT /rest/api/2/issue/{key}/comment/{id}", s.updateComment)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, []string{"jiratest: no such endpoint: " + r.Method + " " + r.URL.Path}, nil)
+	})
+	s.mux = m
+}
+
+// baseURL is where self links point.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.URL != "" {
+		return s.URL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// writeError writes Jira's error collection.
+func writeError(w http.ResponseWriter, status int, msgs []string, errs map[string]string) {
+	if msgs == nil {
+		msgs = []string{}
+	}
+	if errs == nil {
+		errs = map[string]string{}
+	}
+	writeJSON(w, status, map[string]any{"errorMessages": msgs, "errors": errs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
