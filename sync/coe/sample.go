@@ -1,0 +1,41 @@
+package coe
+
+import "time"
+
+// sampleDraft is a small but complete draft that NewRenderer tries a
+// template on, so that a template error shows at start-up rather than in a
+// job. It has every milestone, a note row, an action item and related items.
+func sampleDraft() Draft {
+	t0 := time.Date(2026, 11, 23, 9, 15, 2, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	inc := Incident{
+		ID:               "PSAMPLE",
+		Number:           1,
+		Title:            "Sample incident",
+		URL:              "https://example.pagerduty.com/incidents/PSAMPLE",
+		Status:           "resolved",
+		Urgency:          "high",
+		Priority:         "P1",
+		ServiceID:        "PSERVICE",
+		ServiceName:      "Sample service",
+		ServiceURL:       "https://example.pagerduty.com/service-directory/PSERVICE",
+		Teams:            []Team{{ID: "PTEAM", Name: "Sample team"}},
+		EscalationPolicy: "Sample policy",
+		CreatedAt:        t0,
+		ResolvedAt:       at(time.Hour),
+		Assignees:        []Person{{ID: "PUSER", Name: "Sam Sample"}},
+	}
+	log := []LogEntry{
+		{ID: "L1", Kind: LogTrigger, At: t0, Actor: "Sample service", Channel: "api", Summary: "Triggered through the API"},
+		{ID: "L2", Kind: LogNotify, At: at(time.Second), Actor: "PagerDuty", Channel: "sms", Summary: "Notified Sam Sample by SMS", Subject: "Sam Sample"},
+		{ID: "L3", Kind: LogEscalate, At: at(5 * time.Minute), Actor: "PagerDuty", Channel: "auto", Summary: "Escalated to level 2"},
+		{ID: "L4", Kind: LogAcknowledge, At: at(6 * time.Minute), Actor: "Sam Sample", Channel: "website", Summary: "Acknowledged by Sam Sample"},
+		{ID: "L5", Kind: LogAnnotate, At: at(20 * time.Minute), Actor: "Sam Sample", Channel: "website", Summary: "Note added"},
+		{ID: "L6", Kind: LogResolve, At: at(time.Hour), Actor: "Sam Sample", Channel: "website", Summary: "Resolved by Sam Sample"},
+	}
+	notes := []Note{
+		{ID: "N1", At: at(20 * time.Minute), Author: "Sam Sample", Content: "Mitigated: rolled back.\nAction: add an alarm"},
+		{ID: "N2", At: at(30 * time.Minute), Author: "Sam Sample", Content: "TODO: write a runbook"},
+	}
+	return NewDraft(inc, log, notes, Route{Project: "OPS", IssueType: "Task"})
+}
