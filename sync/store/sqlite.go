@@ -83,7 +83,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 
 func riverConfig(opts Options, log *slog.Logger) *river.Config {
 	cfg := &river.Config{
-		Logger:            log.With("component", "river"),
+		Logger:            slog.New(quietHandler{log.Handler(), slog.LevelWarn}).With("component", "river"),
 		ErrorHandler:      opts.ErrorHandler,
 		JobTimeout:        opts.JobTimeout,
 		FetchPollInterval: opts.FetchPollInterval,
@@ -421,7 +421,18 @@ func (s *SQLite) Stop(ctx context.Context) error {
 	if !s.worker {
 		return nil
 	}
-	return s.river.Stop(ctx)
+	if err := s.river.Stop(ctx); err != nil {
+		// Out of patience: cancel the jobs still running. Their workers see
+		// a cancelled context and River records them as retryable, so
+		// nothing is lost.
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if cerr := s.river.StopAndCancel(cctx); cerr != nil {
+			return fmt.Errorf("store: stop workers: %w", errors.Join(err, cerr))
+		}
+		return fmt.Errorf("store: stop workers: %w", err)
+	}
+	return nil
 }
 
 // Ping implements Store.

@@ -110,7 +110,8 @@ type Store interface {
 	// SetCOETicket stores the ticket of a COE (state created).
 	SetCOETicket(ctx context.Context, incidentID, key, id, url string, at time.Time) error
 	// RenewCOEIntent moves the intent time of an unfinished COE to at,
-	// just before another create is tried.
+	// just before another create is tried; a zero at records that no
+	// create is in flight (Jira refused the last one).
 	RenewCOEIntent(ctx context.Context, incidentID string, at time.Time) error
 	// SkipCOE records that a rule skipped the incident.
 	SkipCOE(ctx context.Context, c COE) error

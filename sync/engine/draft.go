@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/coesync/coesync/sync/coe"
+	"github.com/coesync/coesync/sync/store"
+)
+
+// COEStore is the part of the store the drafter needs.
+type COEStore interface {
+	COE(ctx context.Context, incidentID string) (store.COE, error)
+	BeginCOE(ctx context.Context, c store.COE) (store.COE, bool, error)
+	SetCOETicket(ctx context.Context, incidentID, key, id, url string, at time.Time) error
+	RenewCOEIntent(ctx context.Context, incidentID string, at time.Time) error
+	SkipCOE(ctx context.Context, c store.COE) error
+	MarkCOE(ctx context.Context, incidentID string, step store.COEStep, at time.Time) error
+}
+
+// Renderer turns a draft into Jira wiki markup.
+type Renderer interface {
+	Render(d coe.Draft) (string, error)
+}
+
+// Drafter turns one resolved incident into exactly one COE ticket.
+type Drafter struct {
+	Source   IncidentSource
+	Tracker  TicketTracker
+	Router   Router
+	Store    COEStore
+	Renderer Renderer
+	Now      func() time.Time
+	Log      *slog.Logger
+	// SearchSettle is how long Jira's search may lag behind a create. A
+	// retry that finds an unfinished create and no ticket by label waits
+	// this long after the intent before it trusts the empty answer.
+	SearchSettle time.Duration
+	// NoteOnIncident adds a note with the COE link to the PagerDuty
+	// incident (needs COESYNC_PAGERDUTY_FROM).
+	NoteOnIncident bool
+	// Created, if set, is called once the ticket exists (metrics, seeding
+	// action items). It must be idempotent: a retry may call it again.
+	Created func(ctx context.Context, c store.COE, d coe.Draft) error
+}
+
+// Outcome of Draft, for logs and tests.
+type Outcome string
+
+const (
+	OutcomeCreated Outcome = "created" // this run created the ticket
+	OutcomeFound   Outcome = "found"   // a ticket from an interrupted run was found in Jira
+	OutcomeExists  Outcome = "exists"  // the store already had the ticket
+	OutcomeSkipped Outcome = "skipped" // a routing rule said no COE
+)
+
+// WaitError asks the engine to run the job again after Wait without
+// counting a failure (eventual consistency, rate limits).
+type WaitError struct {
+	Wait   time.Duration
+	Reason string
+}
+
+func (w *WaitError) Error() string { return fmt.Sprintf("wait %s: %s", w.Wait, w.Reason) }
+
+func (d *Drafter) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// GlobalID is the stable identity of the remote link from a COE ticket to
+// its PagerDuty incident: Jira keeps one link per globalId.
+func GlobalID(incidentID string) string { return "coesync:pagerduty-incident:" + incidentID }
+
+type fetched struct {
+	inc   coe.Incident
+	log   []coe.LogEntry
+	notes []coe.Note
+}
+
+func (d *Drafter) fetch(ctx context.Context, id string) (fetched, error) {
+	var f fetched
+	// The three reads are independent: one round trip of latency, not three.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { f.inc, err = d.Source.Incident(gctx, id); return err })
+	g.Go(func() (err error) { f.log, err = d.Source.LogEntries(gctx, id); return err })
+	g.Go(func() (err error) { f.notes, err = d.Source.Notes(gctx, id); return err })
+	return f, g.Wait()
+}
+
+// BuildDraft fetches an incident and builds its draft and description
+// without writing anything (coesync preview uses it too).
+func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft, string, error) {
+	f, err := d.fetch(ctx, incidentID)
+	if err != nil {
+		return coe.Draft{}, "", err
+	}
+	return d.render(f)
+}
+
+func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
+	route := d.Router.Route(f.inc)
+	draft := coe.NewDraft(f.inc, f.log, f.notes, route)
+	desc, err := d.Renderer.Render(draft)
+	if err != nil {
+		return draft, "", Permanently(fmt.Errorf("render COE for %s: %w", f.inc.ID, err))
+	}
+	return draft, desc, nil
+}
+
+// Draft makes sure incidentID has its COE ticket, following the
+// exactly-once protocol: the store is the truth, Jira's label search the
+// witness of a create that was interrupted before its key was stored.
+func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error) {
+	log := d.Log.With("incident", incidentID)
+	rec, err := d.Store.COE(ctx, incidentID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return "", err
+	case rec.State == store.COESkipped:
+		return OutcomeSkipped, nil
+	}
+
+	f, err := d.fetch(ctx, incidentID)
+	if err != nil {
+		return "", fmt.Errorf("fetch incident %s: %w", incidentID, err)
+	}
+	draft, desc, err := d.render(f)
+	if err != nil {
+		return "", err
+	}
+	route := draft.Route
+	label := coe.IncidentLabel(incidentID)
+	base := store.COE{
+		IncidentID: incidentID, Label: label, Rule: route.Rule, Project: route.Project,
+		Title: f.inc.Title, ServiceID: f.inc.ServiceID, ServiceName: f.inc.ServiceName,
+		Teams: teamNames(f.inc.Teams), IntentAt: d.now(),
+	}
+	if rec.State == "" && route.Skip {
+		log.Info("no COE: skipped by routing rule", "rule", route.Rule)
+		return OutcomeSkipped, d.Store.SkipCOE(ctx, base)
+	}
+
+	outcome := OutcomeExists
+	if rec.State != store.COECreated {
+		var fresh bool
+		rec, fresh, err = d.Store.BeginCOE(ctx, base)
+		if err != nil {
+			return "", err
+		}
+		if !fresh {
+			// An earlier run stopped after recording its intent: its
+			// create may have reached Jira. Look before creating.
+			if rec, outcome, err = d.recover(ctx, rec); err != nil {
+				return "", err
+			}
+			if rec.State != store.COECreated {
+				// About to create again: this create's settle window
+				// starts now, should it be cut off too.
+				if err := d.Store.RenewCOEIntent(ctx, incidentID, d.now()); err != nil {
+					return "", err
+				}
+			}
+		}
+		if rec.State != store.COECreated {
+			spec := coe.TicketSpec{
+				Project: route.Project, IssueType: route.IssueType, Summary: coe.TicketSummary(f.inc),
+				Description: desc, Labels: ticketLabels(label, route.Labels), Components: route.Components,
+				Priority: route.Priority,
+			}
+			ref, err := d.Tracker.CreateTicket(ctx, spec)
+			if err != nil {
+				if st := StatusOf(err); st >= 400 && st < 500 {
+					// Jira answered and refused (429 included): nothing
+					// was created, so the retry need not wait for search
+					// to settle. Timeouts and 5xx leave the outcome unknown.
+					if cerr := d.Store.RenewCOEIntent(ctx, incidentID, time.Time{}); cerr != nil {
+						err = errors.Join(err, cerr)
+					}
+				}
+				return "", fmt.Errorf("create COE for %s: %w", incidentID, err)
+			}
+			if err := d.Store.SetCOETicket(ctx, incidentID, ref.Key, ref.ID, ref.URL, d.now()); err != nil {
+				return "", err
+			}
+			rec.State, rec.TicketKey, rec.TicketID, rec.TicketURL, rec.CreatedAt = store.COECreated, ref.Key, ref.ID, ref.URL, d.now()
+			outcome = OutcomeCreated
+			log.Info("COE created", "ticket", ref.Key)
+		}
+	}
+	if err := d.followUp(ctx, rec, f); err != nil {
+		return "", err
+	}
+	if d.Created != nil {
+		if err := d.Created(ctx, rec, draft); err != nil {
+			return "", err
+		}
+	}
+	return outcome, nil
+}
+
+// recover looks in Jira for the ticket of an interrupted create.
+func (d *Drafter) recover(ctx context.Context, rec store.COE) (store.COE, Outcome, error) {
+	if rec.State == store.COECreated {
+		return rec, OutcomeExists, nil
+	}
+	if rec.IntentAt.IsZero() {
+		// The last create was refused by Jira: none is in flight.
+		return rec, "", nil
+	}
+	refs, err := d.Tracker.FindByLabel(ctx, rec.Label)
+	if err != nil {
+		return rec, "", fmt.Errorf("look for COE of %s by label: %w", rec.IncidentID, err)
+	}
+	if len(refs) > 0 {
+		// Should two exist (a create that Jira applied twice), the oldest
+		// is the COE; keys grow with creation order within a project.
+		sort.Slice(refs, func(i, j int) bool { return keyLess(refs[i].Key, refs[j].Key) })
+		ref := refs[0]
+		if err := d.Store.SetCOETicket(ctx, rec.IncidentID, ref.Key, ref.ID, ref.URL, d.now()); err != nil {
+			return rec, "", err
+		}
+		d.Log.Info("COE found after interrupted create", "incident", rec.IncidentID, "ticket", ref.Key)
+		rec.State, rec.TicketKey, rec.TicketID, rec.TicketURL, rec.CreatedAt = store.COECreated, ref.Key, ref.ID, ref.URL, d.now()
+		return rec, OutcomeFound, nil
+	}
+	if settled := rec.IntentAt.Add(d.SearchSettle); d.now().Before(settled) {
+		return rec, "", &WaitError{Wait: settled.Sub(d.now()), Reason: "Jira search may not show a ticket created " + d.now().Sub(rec.IntentAt).Round(time.Millisecond).String() + " ago"}
+	}
+	return rec, "", nil
+}
+
+// followUp runs the steps after the ticket exists; each is an upsert or is
+// recorded once done.
+func (d *Drafter) followUp(ctx context.Context, rec store.COE, f fetched) error {
+	g, gctx := errgroup.WithContext(ctx)
+	if rec.LinkedAt.IsZero() {
+		g.Go(func() error {
+			link := coe.RemoteLink{GlobalID: GlobalID(rec.IncidentID), URL: f.inc.URL,
+				Title: fmt.Sprintf("PagerDuty incident #%d", f.inc.Number), Summary: f.inc.Title}
+			if err := d.Tracker.EnsureRemoteLink(gctx, rec.TicketKey, link); err != nil {
+				return fmt.Errorf("link %s to incident %s: %w", rec.TicketKey, rec.IncidentID, err)
+			}
+			return d.Store.MarkCOE(gctx, rec.IncidentID, store.StepLinked, d.now())
+		})
+	}
+	if d.NoteOnIncident && rec.NotedAt.IsZero() {
+		g.Go(func() error {
+			// A note is not an upsert: a run cut off after adding it
+			// would add a second one, so look for ours first.
+			for _, n := range f.notes {
+				if strings.Contains(n.Content, rec.TicketURL) {
+					return d.Store.MarkCOE(gctx, rec.IncidentID, store.StepNoted, d.now())
+				}
+			}
+			note := fmt.Sprintf("COE draft %s: %s", rec.TicketKey, rec.TicketURL)
+			if err := d.Source.AddNote(gctx, rec.IncidentID, note); err != nil {
+				return fmt.Errorf("note COE %s on incident %s: %w", rec.TicketKey, rec.IncidentID, err)
+			}
+			return d.Store.MarkCOE(gctx, rec.IncidentID, store.StepNoted, d.now())
+		})
+	}
+	return g.Wait()
+}
+
+func ticketLabels(incidentLabel string, extra []string) []string {
+	labels := []string{"coe", incidentLabel}
+	for _, l := range extra {
+		if l != "" && l != "coe" && l != incidentLabel {
+			labels = append(labels, l)
+		}
+	}
+	return labels
+}
+
+func teamNames(ts []coe.Team) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ",")
+}
+
+// keyLess orders Jira keys by project, then by number.
+func keyLess(a, b string) bool {
+	pa, na := splitKey(a)
+	pb, nb := splitKey(b)
+	if pa != pb {
+		return pa < pb
+	}
+	return na < nb
+}
+
+func splitKey(k string) (string, int) {
+	i := strings.LastIndexByte(k, '-')
+	if i < 0 {
+		return k, 0
+	}
+	n := 0
+	for _, r := range k[i+1:] {
+		if r < '0' || r > '9' {
+			return k, 0
+		}
+		n = n*10 + int(r-'0')
+	}
+	return k[:i], n
+}

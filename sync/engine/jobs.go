@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/coesync/coesync/sync/metrics"
+	"github.com/coesync/coesync/sync/store"
+)
+
+// DraftCOEArgs is the durable job that drafts the COE of one incident.
+type DraftCOEArgs struct {
+	IncidentID string `json:"incident_id"`
+}
+
+// Kind implements river.JobArgs.
+func (DraftCOEArgs) Kind() string { return "draft_coe" }
+
+// InsertOpts makes the job unique per incident: deliveries of the same
+// incident.resolved (or of two events for one incident) never run it twice
+// at once, and a completed job keeps refusing duplicates while retained.
+func (DraftCOEArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// DraftCOEJob is the job to enqueue for a resolved incident.
+func DraftCOEJob(incidentID string) store.Job {
+	return store.Job{Args: DraftCOEArgs{IncidentID: incidentID}}
+}
+
+// Backoff is the retry schedule for retryable failures: exponential from
+// one second, capped at five minutes, with ±20% jitter so a storm of
+// failures does not come back in lockstep.
+func Backoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := time.Second << min(attempt-1, 9)
+	d = min(d, 5*time.Minute)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// Runner turns engine outcomes into River's: it owns retry and backoff.
+type Runner struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	// Backoff overrides the retry schedule (tests); nil means Backoff.
+	Backoff func(attempt int) time.Duration
+}
+
+// result maps a job error to River's vocabulary and records the outcome.
+func (r *Runner) result(kind string, attempt int, err error, log *slog.Logger) error {
+	outcome := "ok"
+	defer func() {
+		if r.Metrics != nil {
+			r.Metrics.Jobs.WithLabelValues(kind, outcome).Inc()
+		}
+	}()
+	if err == nil {
+		return nil
+	}
+	var wait *WaitError
+	if errors.As(err, &wait) {
+		outcome = "snoozed"
+		log.Info("job waits", "reason", wait.Reason, "wait", wait.Wait)
+		return river.JobSnooze(max(wait.Wait, 10*time.Millisecond))
+	}
+	k, after := Classify(err)
+	switch k {
+	case RateLimited:
+		outcome = "rate_limited"
+		log.Warn("rate limited, waiting", "wait", after, "err", err)
+		return river.JobSnooze(max(after, time.Second))
+	case Permanent:
+		outcome = "failed"
+		log.Error("job failed permanently", "attempt", attempt, "err", err)
+		return river.JobCancel(err)
+	default:
+		outcome = "retry"
+		log.Warn("job failed, will retry", "attempt", attempt, "err", err)
+		return err
+	}
+}
+
+func (r *Runner) nextRetry(attempt int) time.Time {
+	b := r.Backoff
+	if b == nil {
+		b = Backoff
+	}
+	return time.Now().Add(b(attempt))
+}
+
+// DraftCOEWorker runs DraftCOEArgs jobs.
+type DraftCOEWorker struct {
+	river.WorkerDefaults[DraftCOEArgs]
+	Drafter *Drafter
+	Runner  *Runner
+	// Metrics counts created COEs; may be nil.
+	Metrics *metrics.Metrics
+}
+
+// Work implements river.Worker.
+func (w *DraftCOEWorker) Work(ctx context.Context, job *river.Job[DraftCOEArgs]) error {
+	log := w.Runner.Log.With("job", job.ID, "kind", job.Kind, "incident", job.Args.IncidentID)
+	outcome, err := w.Drafter.Draft(ctx, job.Args.IncidentID)
+	if err == nil && outcome == OutcomeCreated && w.Metrics != nil {
+		w.Metrics.COEsCreated.Inc()
+	}
+	return w.Runner.result(job.Kind, job.Attempt, err, log)
+}
+
+// NextRetry implements river.Worker.
+func (w *DraftCOEWorker) NextRetry(job *river.Job[DraftCOEArgs]) time.Time {
+	return w.Runner.nextRetry(job.Attempt)
+}
+
+// Workers registers the engine's workers for the store's job queue.
+func Workers(d *Drafter, r *Runner, m *metrics.Metrics) *river.Workers {
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &DraftCOEWorker{Drafter: d, Runner: r, Metrics: m})
+	return ws
+}

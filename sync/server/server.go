@@ -1,0 +1,188 @@
+// Package server is coesync's HTTP front: webhook ingest, health, metrics.
+// A webhook is verified, decoded down to its envelope, stored durably with
+// its job in one group-committed transaction, and only then answered 202.
+// Everything slower happens in jobs.
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coesync/coesync/sync/engine"
+	"github.com/coesync/coesync/sync/metrics"
+	"github.com/coesync/coesync/sync/store"
+)
+
+// MaxBody is the largest webhook body accepted (PagerDuty's are a few KB).
+const MaxBody = 1 << 20
+
+// Verifier checks a webhook signature header against the raw body.
+type Verifier interface {
+	Verify(header string, body []byte) error
+}
+
+// Ingester stores a delivery durably (store.Committer).
+type Ingester interface {
+	Submit(ctx context.Context, d store.Delivery) (dup bool, err error)
+}
+
+// Pinger reports whether the store answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server holds the HTTP handlers.
+type Server struct {
+	PagerDutyVerifier Verifier
+	// DecodePagerDuty decodes a V3 envelope; an error means malformed input.
+	DecodePagerDuty func(body []byte) (engine.WebhookEvent, error)
+	// InsecureSkipVerify accepts unsigned webhooks (development only).
+	InsecureSkipVerify bool
+	Ingest             Ingester
+	Store              Pinger
+	Metrics            *metrics.Metrics
+	Log                *slog.Logger
+	Now                func() time.Time
+	// Extra routes (report pages, more webhooks) added by later features.
+	Extra map[string]http.Handler
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/webhooks/pagerduty", s.pagerduty)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+	}
+	for p, h := range s.Extra {
+		mux.Handle(p, h)
+	}
+	return mux
+}
+
+// HTTPServer wraps h with the timeouts that keep slow or idle clients from
+// holding the server: headers within 5 s, a whole request within 30 s.
+func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Log.Warn("not ready: store does not answer", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 8<<10)) }}
+
+func (s *Server) count(outcome string) {
+	if s.Metrics != nil {
+		s.Metrics.Webhooks.WithLabelValues("pagerduty", outcome).Inc()
+	}
+}
+
+// reject answers a 4xx. Only bad signatures and malformed requests get one:
+// PagerDuty drops a delivery on a 4xx and disables the subscription after
+// three drops.
+func (s *Server) reject(w http.ResponseWriter, status int, outcome, msg string) {
+	s.count(outcome)
+	http.Error(w, msg, status)
+}
+
+func (s *Server) pagerduty(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.reject(w, http.StatusMethodNotAllowed, "rejected_method", "method not allowed")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			s.reject(w, http.StatusUnsupportedMediaType, "rejected_content_type", "want application/json")
+			return
+		}
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.reject(w, http.StatusRequestEntityTooLarge, "rejected_too_large", "body over 1 MiB")
+			return
+		}
+		s.reject(w, http.StatusBadRequest, "rejected_read", "could not read body")
+		return
+	}
+	body := buf.Bytes()
+	if !s.InsecureSkipVerify {
+		if err := s.PagerDutyVerifier.Verify(r.Header.Get("X-PagerDuty-Signature"), body); err != nil {
+			s.reject(w, http.StatusUnauthorized, "rejected_signature", "invalid signature")
+			return
+		}
+	}
+	if len(body) == 0 {
+		s.reject(w, http.StatusBadRequest, "rejected_malformed", "empty body")
+		return
+	}
+	ev, err := s.DecodePagerDuty(body)
+	if err != nil {
+		s.reject(w, http.StatusBadRequest, "rejected_malformed", "not a PagerDuty V3 webhook envelope")
+		return
+	}
+	d := store.Delivery{
+		Source: "pagerduty", ID: ev.ID, EventType: ev.Type, ResourceID: ev.IncidentID,
+		ReceivedAt: s.now(), Body: bytes.Clone(body),
+	}
+	if ev.Type == engine.EventIncidentResolved {
+		d.Jobs = []store.Job{engine.DraftCOEJob(ev.IncidentID)}
+	}
+	dup, err := s.Ingest.Submit(r.Context(), d)
+	if err != nil {
+		// Our failure, not the sender's: a 5xx makes PagerDuty retry.
+		s.count("error")
+		s.Log.Error("could not store webhook", "event", ev.ID, "err", err)
+		http.Error(w, "could not store the event, retry later", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	if dup {
+		s.count("duplicate")
+		io.WriteString(w, `{"status":"duplicate"}`)
+		return
+	}
+	s.count("accepted")
+	io.WriteString(w, `{"status":"accepted"}`)
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
