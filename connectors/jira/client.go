@@ -97,6 +97,7 @@ type Client struct {
 	api    *gojira.Client
 	base   string // BaseURL without the trailing slash
 	redact *strings.Replacer
+	zone   zoneCache // the profile time zone JQL dates are read in (items.go)
 }
 
 var _ engine.TicketTracker = (*Client)(nil)

@@ -156,6 +156,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	s.issues = append(s.issues, is)
 	s.byKey[is.Key] = is
 	s.byID[is.ID] = is
+	s.hookCreated(is, s.user(r))
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"id":   is.ID,
 		"key":  is.Key,
@@ -388,7 +389,9 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Updated = s.now()
+	before := *is
 	*is = c
+	s.hookUpdated(before, is, s.user(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -403,19 +406,24 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 		jql, token string
 		max        int
 		fields     []string
+		reconcile  []string
 	)
 	if r.Method == http.MethodPost {
 		var body struct {
-			JQL           string          `json:"jql"`
-			NextPageToken string          `json:"nextPageToken"`
-			MaxResults    json.RawMessage `json:"maxResults"`
-			Fields        []string        `json:"fields"`
+			JQL             string          `json:"jql"`
+			NextPageToken   string          `json:"nextPageToken"`
+			MaxResults      json.RawMessage `json:"maxResults"`
+			Fields          []string        `json:"fields"`
+			ReconcileIssues []int64         `json:"reconcileIssues"`
 		}
 		if err := decodeBody(r, &body); err != nil {
 			writeError(w, http.StatusBadRequest, []string{msgBadPayload}, nil)
 			return
 		}
 		jql, token, fields = body.JQL, body.NextPageToken, body.Fields
+		for _, id := range body.ReconcileIssues {
+			reconcile = append(reconcile, strconv.FormatInt(id, 10))
+		}
 		if len(body.MaxResults) > 0 && !isNull(body.MaxResults) {
 			if json.Unmarshal(body.MaxResults, &max) != nil {
 				writeError(w, http.StatusBadRequest, []string{msgBadPayload}, nil)
@@ -425,6 +433,13 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 	} else {
 		q := r.URL.Query()
 		jql, token, fields = q.Get("jql"), q.Get("nextPageToken"), q["fields"]
+		for _, v := range q["reconcileIssues"] {
+			for _, id := range strings.Split(v, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					reconcile = append(reconcile, id)
+				}
+			}
+		}
 		if v := q.Get("maxResults"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
@@ -433,6 +448,10 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 			}
 			max = n
 		}
+	}
+	if len(reconcile) > maxReconcile {
+		writeError(w, http.StatusBadRequest, []string{fmt.Sprintf("The number of issues to reconcile must not exceed %d.", maxReconcile)}, nil)
+		return
 	}
 	if max <= 0 {
 		max = 50
@@ -464,8 +483,8 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	var hits []*Issue
 	for _, is := range s.issues {
-		if now.Sub(is.Created) < s.opts.SearchLag {
-			continue // not indexed yet
+		if now.Sub(is.Created) < s.opts.SearchLag && !slices.Contains(reconcile, is.ID) {
+			continue // not indexed yet, and not reconciled
 		}
 		if q.match(s, is) {
 			hits = append(hits, is)
@@ -668,7 +687,9 @@ func (s *Server) postTransition(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, t := range s.available(is) {
 		if t.ID == id {
+			before := is.clone()
 			s.setStatus(is, t.To, s.now())
+			s.hookUpdated(before, is, s.user(r))
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
@@ -747,6 +768,7 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request) {
 	c := Comment{ID: strconv.Itoa(s.nextComment), Author: s.user(r), Body: text, Created: now, Updated: now}
 	is.Comments = append(is.Comments, c)
 	is.Updated = now
+	s.hookComment(is, c, s.user(r), false)
 	writeJSON(w, http.StatusCreated, s.renderComment(s.baseURL(r), is, c))
 }
 
@@ -777,8 +799,12 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request) {
 	is.Comments[i].Body = text
 	is.Comments[i].Updated = now
 	is.Updated = now
+	s.hookComment(is, is.Comments[i], s.user(r), true)
 	writeJSON(w, http.StatusOK, s.renderComment(s.baseURL(r), is, is.Comments[i]))
 }
+
+// maxReconcile is the most reconcileIssues /search/jql accepts.
+const maxReconcile = 50
 
 // ---- helpers ----
 

@@ -82,7 +82,8 @@ func (s *Server) Issue(key string) (Issue, bool) {
 }
 
 // SetStatus puts the issue in status out-of-band, as a person editing the
-// workflow would; it reports whether the issue exists.
+// workflow would; it reports whether the issue exists. Like every
+// out-of-band change it sends a webhook (SendWebhooks) as HumanAccountID.
 func (s *Server) SetStatus(key, status string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -90,7 +91,9 @@ func (s *Server) SetStatus(key, status string) bool {
 	if is == nil {
 		return false
 	}
+	before := is.clone()
 	s.setStatus(is, status, s.now())
+	s.hookUpdated(before, is, HumanAccountID)
 	return true
 }
 
@@ -109,7 +112,9 @@ func (s *Server) Edit(key string, fn func(*Issue)) bool {
 	if c.Updated.Equal(is.Updated) {
 		c.Updated = s.now()
 	}
+	before := *is
 	*is = c
+	s.hookUpdated(before, is, HumanAccountID)
 	return true
 }
 

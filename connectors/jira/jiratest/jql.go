@@ -16,7 +16,8 @@ import (
 //	labels = "x"                    (also labels = x)
 //	project = KEY
 //	parent = KEY
-//	key = KEY
+//	key = KEY                       (also id = 10001)
+//	key in (KEY, KEY, ...)          (also id in (...))
 //	status = "In Progress"
 //	issuetype = Sub-task
 //	updated >= "yyyy/MM/dd HH:mm"   (also created; >, >=, <, <=, =; yyyy-MM-dd forms)
@@ -31,10 +32,11 @@ type jqlQuery struct {
 }
 
 type jqlCond struct {
-	field string // lower case
-	op    string
-	value string
-	at    time.Time // for date fields
+	field  string // lower case
+	op     string
+	value  string
+	values []string  // for "in"
+	at     time.Time // for date fields
 }
 
 type jqlOrder struct {
@@ -153,7 +155,8 @@ var jqlFields = map[string][]string{
 	"labels":    {"="},
 	"project":   {"="},
 	"parent":    {"="},
-	"key":       {"="},
+	"key":       {"=", "in"},
+	"id":        {"=", "in"},
 	"status":    {"="},
 	"issuetype": {"="},
 	"updated":   {"=", ">", ">=", "<", "<="},
@@ -191,6 +194,15 @@ func parseJQL(q string, loc *time.Location) (*jqlQuery, error) {
 			return nil, jqlError("field '%s' is not supported by jiratest (line 1, character %d)", toks[i].text, toks[i].pos)
 		}
 		i++
+		if isWord(i, "in") && contains(ops, "in") {
+			c, n, err := parseInList(field, toks[i+1:], q)
+			if err != nil {
+				return nil, err
+			}
+			p.conds = append(p.conds, c)
+			i += 1 + n
+			continue
+		}
 		if i >= len(toks) || toks[i].kind != tokOp {
 			return nil, jqlError("expecting operator after '%s' (line 1, character %d)", field, posAt(toks, i, q))
 		}
@@ -253,6 +265,39 @@ func parseJQL(q string, loc *time.Location) (*jqlQuery, error) {
 	return p, nil
 }
 
+// parseInList reads "(v, v, ...)" after "field in" and returns the condition
+// and how many tokens it took.
+func parseInList(field string, toks []token, q string) (jqlCond, int, error) {
+	c := jqlCond{field: field, op: "in"}
+	if len(toks) == 0 || toks[0].kind != tokParen || toks[0].text != "(" {
+		return c, 0, jqlError("expecting '(' after '%s in' (line 1, character %d)", field, posAt(toks, 0, q))
+	}
+	i := 1
+	for {
+		if i >= len(toks) || (toks[i].kind != tokWord && toks[i].kind != tokString) {
+			return c, 0, jqlError("expecting a value in the list after '%s in' (line 1, character %d)", field, posAt(toks, i, q))
+		}
+		c.values = append(c.values, toks[i].text)
+		i++
+		if i < len(toks) && toks[i].kind == tokComma {
+			i++
+			continue
+		}
+		if i < len(toks) && toks[i].kind == tokParen && toks[i].text == ")" {
+			return c, i + 1, nil
+		}
+		return c, 0, jqlError("expecting ',' or ')' in the list after '%s in' (line 1, character %d)", field, posAt(toks, i, q))
+	}
+}
+
+// condValues are the values a key or id condition names.
+func (c jqlCond) condValues() []string {
+	if c.op == "in" {
+		return c.values
+	}
+	return []string{c.value}
+}
+
 var errUnbounded = errors.New("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
 
 func posAt(toks []token, i int, q string) int {
@@ -299,9 +344,11 @@ func (s *Server) checkJQL(q *jqlQuery) error {
 			if s.projectByRef(c.value) == nil {
 				return jqlError("The value '%s' does not exist for the field 'project'.", c.value)
 			}
-		case "parent", "key":
-			if s.lookup(c.value) == nil {
-				return jqlError("An issue with key '%s' does not exist for field '%s'.", c.value, c.field)
+		case "parent", "key", "id":
+			for _, v := range c.condValues() {
+				if s.lookup(v) == nil {
+					return jqlError("An issue with key '%s' does not exist for field '%s'.", v, c.field)
+				}
 			}
 		}
 	}
@@ -320,9 +367,12 @@ func (q *jqlQuery) match(s *Server, is *Issue) bool {
 		case "parent":
 			p := s.lookup(c.value)
 			ok = p != nil && is.Parent == p.Key
-		case "key":
-			p := s.lookup(c.value)
-			ok = p != nil && p.Key == is.Key
+		case "key", "id":
+			for _, v := range c.condValues() {
+				if p := s.lookup(v); p != nil && p.Key == is.Key {
+					ok = true
+				}
+			}
 		case "status":
 			ok = strings.EqualFold(is.Status, c.value)
 		case "issuetype":

@@ -85,7 +85,7 @@ func (s *Server) renderIssue(base string, is *Issue, fs fieldSet) map[string]any
 		"creator":                  func() any { return s.renderUser(base, is.Reporter) },
 		"components":               func() any { return s.renderComponents(base, is) },
 		"subtasks":                 func() any { return s.renderSubtasks(base, is) },
-		"issuelinks":               func() any { return []any{} },
+		"issuelinks":               func() any { return s.renderIssueLinks(base, is) },
 		"fixVersions":              func() any { return []any{} },
 		"versions":                 func() any { return []any{} },
 		"comment":                  func() any { return s.renderCommentPage(base, is, 0, len(is.Comments)) },
@@ -247,7 +247,7 @@ func (s *Server) renderUser(base, accountID string) any {
 	if accountID == "" {
 		return nil
 	}
-	return map[string]any{
+	u := map[string]any{
 		"self":         base + "/rest/api/2/user?accountId=" + url.QueryEscape(accountID),
 		"accountId":    accountID,
 		"avatarUrls":   avatars(base + "/avatar/" + url.PathEscape(accountID)),
@@ -257,6 +257,17 @@ func (s *Server) renderUser(base, accountID string) any {
 		"accountType":  "atlassian",
 		"emailAddress": accountID,
 	}
+	// Users of the directory (AddUser) show their name, and their email
+	// only when they have one: Jira Cloud hides most.
+	if d, ok := s.users[accountID]; ok {
+		u["displayName"] = firstNonEmpty(d.DisplayName, accountID)
+		if d.Email != "" {
+			u["emailAddress"] = d.Email
+		} else {
+			delete(u, "emailAddress")
+		}
+	}
+	return u
 }
 
 func avatars(u string) map[string]any {

@@ -3,7 +3,13 @@
 // uses with Jira's methods, paths, status codes, JSON shapes and error bodies
 // ({"errorMessages":[...],"errors":{...}}), including the 410 Gone of the
 // removed /rest/api/2/search and the eventual consistency of its replacement
-// /rest/api/2/search/jql (Options.SearchLag).
+// /rest/api/2/search/jql (Options.SearchLag, lifted per issue by
+// reconcileIssues).
+//
+// Beyond the API it models what happens around it: people changing issues
+// out-of-band (SetStatus, Edit, Assign, SetDue, EditSummary, Link, Delete),
+// a user directory (AddUser), and Jira's signed issue webhooks for every
+// change (SendWebhooks, DropWebhooks, Flush).
 //
 // It does not depend on package testing: New starts a real HTTP server on a
 // loopback port; Close stops it. Server is also an http.Handler, to mount
@@ -168,6 +174,13 @@ type Server struct {
 	statusIDs   map[string]string
 	requests    []Request
 
+	// links.go, users.go, webhooks.go
+	links         []IssueLink
+	nextIssueLink int
+	users         map[string]User
+	nextChange    int
+	hooks         webhooks
+
 	latency    time.Duration
 	failN      int
 	failStatus int
@@ -246,8 +259,10 @@ func newServer(opts Options) *Server {
 	return s
 }
 
-// Close stops the server.
+// Close stops the server and its webhook sender; webhooks not yet
+// delivered are dropped.
 func (s *Server) Close() {
+	s.hooks.close()
 	if s.http != nil {
 		s.http.Close()
 	}
@@ -488,6 +503,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /rest/api/2/issue/{key}/comment", s.getComments)
 	m.HandleFunc("POST /rest/api/2/issue/{key}/comment", s.addComment)
 	m.HandleFunc("PUT /rest/api/2/issue/{key}/comment/{id}", s.updateComment)
+	m.HandleFunc("GET /rest/api/2/myself", s.getMyself)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, []string{"jiratest: no such endpoint: " + r.Method + " " + r.URL.Path}, nil)
 	})
