@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# Build: a static, cgo-free binary (the SQLite driver is pure Go).
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/coesync ./cmd/coesync
+
+# Run: distroless static as a non-root user; state lives in /data.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/coesync /usr/local/bin/coesync
+WORKDIR /data
+ENV COESYNC_LISTEN_ADDR=:8080 \
+    COESYNC_DATABASE_URL=/data/coesync.db
+USER nonroot:nonroot
+EXPOSE 8080
+VOLUME ["/data"]
+ENTRYPOINT ["/usr/local/bin/coesync"]
+CMD ["serve"]

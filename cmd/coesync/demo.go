@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/connectors/jira/jiratest"
+	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+	"github.com/coesync/coesync/sync/store"
+)
+
+// Credentials of the demo's fakes; they exist only inside this process.
+const (
+	demoPDToken   = "demo-pagerduty-token"
+	demoSecret    = "demo-webhook-secret"
+	demoJiraUser  = "coesync@example.com"
+	demoJiraToken = "demo-jira-token"
+)
+
+// demoEnv is a coesync process wired to fakes of PagerDuty and Jira.
+type demoEnv struct {
+	PD      *pdtest.Server
+	Jira    *jiratest.Server
+	App     *App
+	URL     string // coesync's base URL
+	dir     string
+	stop    context.CancelFunc
+	stopped chan error
+}
+
+type demoOptions struct {
+	dbPath       string
+	log          *slog.Logger
+	searchLag    time.Duration
+	searchSettle time.Duration
+	pdFrom       string
+}
+
+// demoConfig is the configuration a real deployment would give through
+// COESYNC_* variables, pointing at the fakes.
+func demoConfig(pdURL, jiraURL, dbPath, from string) config.Config {
+	c := config.Defaults()
+	c.ListenAddr = "127.0.0.1:0"
+	c.DatabaseURL = config.DSN(dbPath)
+	c.PagerDutyAPIURL = pdURL
+	c.PagerDutyToken = demoPDToken
+	c.PagerDutyWebhookSecrets = config.Secrets{demoSecret}
+	c.PagerDutyFrom = from
+	c.JiraURL = jiraURL
+	c.JiraUser = demoJiraUser
+	c.JiraToken = demoJiraToken
+	c.JiraProject = "OPS"
+	c.Workers = 4
+	c.HTTPTimeout = 10 * time.Second
+	return c
+}
+
+// startDemo starts the fakes and coesync on loopback.
+func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
+	e := &demoEnv{PD: pdtest.New(demoPDToken)}
+	e.Jira = jiratest.New(jiratest.Options{User: demoJiraUser, Token: demoJiraToken, SearchLag: o.searchLag})
+	if o.dbPath == "" {
+		dir, err := os.MkdirTemp("", "coesync-demo-")
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.dir = dir
+		o.dbPath = filepath.Join(dir, "coesync.db")
+	}
+	cfg := demoConfig(e.PD.URL(), e.Jira.URL, o.dbPath, o.pdFrom)
+	if err := cfg.Validate(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	app, err := NewApp(ctx, cfg, o.log, appOptions{workers: true, pollInterval: 20 * time.Millisecond,
+		searchSettle: o.searchSettle, backoff: func(int) time.Duration { return 200 * time.Millisecond }})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.App = app
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.URL = "http://" + ln.Addr().String()
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stop, e.stopped = stop, make(chan error, 1)
+	go func() { e.stopped <- app.Serve(sctx, ln) }()
+	return e, nil
+}
+
+// Close stops coesync gracefully, then the fakes.
+func (e *demoEnv) Close() error {
+	var err error
+	if e.stop != nil {
+		e.stop()
+		err = <-e.stopped
+		e.stop = nil
+	}
+	if e.App != nil {
+		e.App.Close()
+		e.App = nil
+	}
+	e.PD.Close()
+	e.Jira.Close()
+	if e.dir != "" {
+		os.RemoveAll(e.dir)
+	}
+	return err
+}
+
+// SendResolved posts a signed incident.resolved webhook and returns the status.
+func (e *demoEnv) SendResolved(ctx context.Context, fx pdtest.Incident, eventID string) (int, error) {
+	body := pdtest.ResolvedWebhook(fx, eventID)
+	return e.Post(ctx, "/webhooks/pagerduty", body, pdtest.Sign(demoSecret, body))
+}
+
+// Post sends a webhook body with a signature header.
+func (e *demoEnv) Post(ctx context.Context, path string, body []byte, signature string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if signature != "" {
+		req.Header.Set("X-PagerDuty-Signature", signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// WaitCOE polls the store until the incident's COE ticket exists.
+func (e *demoEnv) WaitCOE(ctx context.Context, incidentID string, timeout time.Duration) (store.COE, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		c, err := e.App.Store.COE(ctx, incidentID)
+		if err == nil && c.State == store.COECreated && !c.LinkedAt.IsZero() {
+			return c, nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return c, fmt.Errorf("no COE for %s after %s", incidentID, timeout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	keep := fs.Bool("keep", false, "leave coesync and the fakes running and print their URLs")
+	verbose := fs.Bool("v", false, "log what coesync does")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, err}
+	}
+	level := slog.LevelWarn
+	if *verbose || *keep {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	start := time.Now()
+	e, err := startDemo(ctx, demoOptions{log: log, pdFrom: "coesync@example.com"})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+
+	base := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	incidents := []pdtest.Incident{pdtest.RichIncident("PDEMO01", base), pdtest.SimpleIncident("PDEMO02", base.Add(30*time.Minute))}
+	fmt.Fprintf(stdout, "coesync demo: fakes of PagerDuty (%s) and Jira (%s), coesync on %s\n\n", e.PD.URL(), e.Jira.URL, e.URL)
+	for _, fx := range incidents {
+		e.PD.AddIncident(fx)
+	}
+	// Each incident is delivered three times at once, as PagerDuty's
+	// retries and a second subscription would: one COE each all the same.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for _, fx := range incidents {
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code, err := e.SendResolved(ctx, fx, "evt-"+fx.ID)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					statuses[-1]++
+					return
+				}
+				statuses[code]++
+			}()
+		}
+	}
+	wg.Wait()
+	fmt.Fprintf(stdout, "sent %d signed incident.resolved webhooks (3 deliveries per incident): answers %v\n\n", 3*len(incidents), statuses)
+
+	for _, fx := range incidents {
+		c, err := e.WaitCOE(ctx, fx.ID, 20*time.Second)
+		if err != nil {
+			return err
+		}
+		is, _ := e.Jira.Issue(c.TicketKey)
+		fmt.Fprintf(stdout, "=== %s  %s\n    labels %v, priority %s, remote links %d, PagerDuty note added: %v\n\n%s\n\n",
+			is.Key, is.Summary, is.Labels, is.Priority, len(is.RemoteLinks), !c.NotedAt.IsZero(), is.Description)
+	}
+	fmt.Fprintf(stdout, "Jira now holds %d COE tickets for %d incidents (%d create calls).\n", len(e.Jira.Issues()), len(incidents), e.Jira.Count(http.MethodPost, "/rest/api/2/issue"))
+	fmt.Fprintf(stdout, "demo finished in %s\n", time.Since(start).Round(time.Millisecond))
+	if *keep {
+		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (POST /webhooks/pagerduty, GET /metrics, /healthz, /readyz)\n  PagerDuty  %s (token %q, webhook secret %q)\n  Jira       %s (user %q, token %q)\n",
+			e.URL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken)
+		<-ctx.Done()
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+// Command coesync turns resolved PagerDuty incidents into COE drafts in Jira
+// and keeps their action items moving.
+//
+//	coesync demo          run everything against built-in fakes (start here)
+//	coesync serve         run the service
+//	coesync preview ID    render the COE of a real incident, writing nothing
+//	coesync status        list failed and waiting jobs
+//	coesync replay ID|--failed   run failed jobs again
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/coesync/coesync/config"
+)
+
+const usage = `usage: coesync <command> [flags]
+
+commands:
+  demo      run coesync against built-in fakes of PagerDuty and Jira (no accounts needed)
+  serve     run the service (configured by COESYNC_* environment variables)
+  preview   render the COE for a real incident to stdout, writing nothing
+  status    list failed and waiting jobs with their reasons
+  replay    retry a job by id, or every failed job with --failed
+`
+
+// exitError carries an exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "coesync:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{2, errors.New("no command")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "preview":
+		return runPreview(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(ctx, rest, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{2, fmt.Errorf("unknown command %q", cmd)}
+}
+
+// loadConfig reads the environment; a bad setting is exit status 2 with one
+// line naming the variable.
+func loadConfig() (config.Config, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return cfg, &exitError{2, err}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/sync/store"
+)
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, err}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	if cfg.InsecureSkipVerify {
+		log.Warn("COESYNC_INSECURE_SKIP_VERIFY=true: webhooks are accepted without a signature; never do this in production")
+	}
+	app, err := NewApp(ctx, cfg, log, appOptions{workers: true})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	return app.Serve(ctx, ln)
+}
+
+func runPreview(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("preview", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, err}
+	}
+	if fs.NArg() != 1 {
+		return &exitError{2, errors.New("usage: coesync preview <incident-id>")}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	d, err := newDrafter(cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	draft, desc, err := d.BuildDraft(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	r := draft.Route
+	if r.Skip {
+		fmt.Fprintf(stdout, "Routing: skipped by rule %q (no COE would be created)\n\n", r.Rule)
+	} else {
+		fmt.Fprintf(stdout, "Routing: project %s, issue type %s, rule %q\n\n", r.Project, r.IssueType, r.Rule)
+	}
+	fmt.Fprintln(stdout, desc)
+	return nil
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := fs.Bool("all", false, "also list running, available and completed jobs")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, err}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	states := []string{"retryable", "cancelled", "discarded", "scheduled"}
+	if *all {
+		states = nil
+	}
+	jobs, err := st.Jobs(ctx, states...)
+	if err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(stdout, "no failed or waiting jobs")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tNEXT RUN\tARGS\tLAST ERROR")
+	for _, j := range jobs {
+		next := "-"
+		if j.State == "retryable" || j.State == "scheduled" || j.State == "available" {
+			next = j.ScheduledAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, next, j.Args, oneLine(j.LastError, 160))
+	}
+	return tw.Flush()
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	failed := fs.Bool("failed", false, "retry every failed (cancelled or discarded) job")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, err}
+	}
+	if *failed == (fs.NArg() == 1) {
+		return &exitError{2, errors.New("usage: coesync replay <job-id> | --failed")}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var ids []int64
+	if *failed {
+		jobs, err := st.Jobs(ctx, "cancelled", "discarded")
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			ids = append(ids, j.ID)
+		}
+	} else {
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return &exitError{2, fmt.Errorf("job id %q is not a number", fs.Arg(0))}
+		}
+		ids = []int64{id}
+	}
+	for _, id := range ids {
+		if err := st.RetryJob(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "job %d queued to run again\n", id)
+	}
+	if len(ids) == 0 {
+		fmt.Fprintln(stdout, "no failed jobs")
+	}
+	return nil
+}
+
+func oneLine(s string, max int) string {
+	b := []rune(s)
+	for i, r := range b {
+		if r == '\n' || r == '\t' {
+			b[i] = ' '
+		}
+	}
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}
+
+func storeOptionsCLI(cfg config.Config, stderr io.Writer) store.Options {
+	return store.Options{Logger: newLogger(cfg, stderr)}
+}
