@@ -18,10 +18,12 @@ type Committer struct {
 	maxBatch int
 	observe  func(batch int)
 
-	reqs    chan *commitReq
-	closing chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	// mu guards closed and sending on reqs: after Close no Submit can
+	// slip a request into a loop that has already ended.
+	mu     sync.RWMutex
+	closed bool
+	reqs   chan *commitReq
+	done   chan struct{}
 }
 
 type commitReq struct {
@@ -40,20 +42,26 @@ func NewCommitter(ingest func(context.Context, []Delivery) ([]bool, error), maxB
 		maxBatch = 256
 	}
 	c := &Committer{ingest: ingest, maxBatch: maxBatch, observe: observe,
-		reqs: make(chan *commitReq, maxBatch*4), closing: make(chan struct{}), done: make(chan struct{})}
+		reqs: make(chan *commitReq, maxBatch*4), done: make(chan struct{})}
 	go c.run()
 	return c
 }
 
 // Submit stores d durably and reports whether it was a duplicate.
 func (c *Committer) Submit(ctx context.Context, d Delivery) (dup bool, err error) {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return false, ErrCommitterClosed
+	}
 	r := reqPool.Get().(*commitReq)
 	r.d = d
 	select {
 	case c.reqs <- r:
-	case <-c.closing:
-		return false, ErrCommitterClosed
+		c.mu.RUnlock()
 	case <-ctx.Done():
+		c.mu.RUnlock()
+		reqPool.Put(r)
 		return false, ctx.Err()
 	}
 	// Wait for the commit even if ctx ends: the request is in the batch
@@ -67,7 +75,12 @@ func (c *Committer) Submit(ctx context.Context, d Delivery) (dup bool, err error
 
 // Close commits what was submitted and stops.
 func (c *Committer) Close() {
-	c.once.Do(func() { close(c.closing) })
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.reqs)
+	}
+	c.mu.Unlock()
 	<-c.done
 }
 
@@ -76,22 +89,19 @@ func (c *Committer) run() {
 	batch := make([]*commitReq, 0, c.maxBatch)
 	ds := make([]Delivery, 0, c.maxBatch)
 	for {
-		var first *commitReq
-		select {
-		case first = <-c.reqs:
-		case <-c.closing:
-			// Drain what slipped in before closing.
-			select {
-			case first = <-c.reqs:
-			default:
-				return
-			}
+		// Close closes reqs; what was sent before is still drained.
+		first, ok := <-c.reqs
+		if !ok {
+			return
 		}
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < c.maxBatch {
 			select {
-			case r := <-c.reqs:
+			case r, ok := <-c.reqs:
+				if !ok {
+					break fill
+				}
 				batch = append(batch, r)
 			default:
 				break fill
