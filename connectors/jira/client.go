@@ -9,7 +9,11 @@
 //
 // Search goes through /rest/api/2/search/jql: Jira Cloud removed
 // /rest/api/2/search (410 Gone). The new endpoint is eventually consistent, so
-// an issue created seconds ago may be missing from FindByLabel.
+// an issue created seconds ago may be missing from FindByLabel. Jira Data
+// Center and Server have no /search/jql (404) and still serve the classic
+// /rest/api/2/search, with startAt/maxResults/total paging: after a 404 from
+// /search/jql a Client searches there, and remembers it (see searchVia). It
+// never calls /rest/api/2/search before /search/jql has answered 404.
 package jira
 
 import (
@@ -25,6 +29,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -41,11 +46,15 @@ const DefaultTimeout = 30 * time.Second
 const DefaultSubtaskType = "Sub-task"
 
 const (
-	// pageSize is what FindByLabel asks /search/jql for; Jira may return fewer.
+	// pageSize is the page size searches ask for; Jira may return fewer.
 	pageSize = 100
 	// maxPages stops a search whose pages never end (a server handing out
 	// the same or endless tokens).
 	maxPages = 1000
+	// pathSearchJQL is Jira Cloud's search; pathSearch is the classic one,
+	// gone from Cloud (410) but the only one on Data Center and Server.
+	pathSearchJQL = "rest/api/2/search/jql"
+	pathSearch    = "rest/api/2/search"
 	// maxErrorBody is how much of a failed response is read to explain it.
 	maxErrorBody = 64 << 10
 )
@@ -98,6 +107,9 @@ type Client struct {
 	base   string // BaseURL without the trailing slash
 	redact *strings.Replacer
 	zone   zoneCache // the profile time zone JQL dates are read in (items.go)
+	// classic is set once /search/jql has answered 404 (Jira Data Center or
+	// Server): searches then go to the classic /search. See searchVia.
+	classic atomic.Bool
 }
 
 var _ engine.TicketTracker = (*Client)(nil)
@@ -154,44 +166,157 @@ func New(o Options) (*Client, error) {
 }
 
 // FindByLabel returns every issue carrying label, oldest first, following
-// /search/jql's nextPageToken to the last page.
+// the search's pages to the last.
 func (c *Client) FindByLabel(ctx context.Context, label string) ([]coe.TicketRef, error) {
 	if label == "" {
 		return nil, engine.Permanently(errors.New("jira: find issues by label: empty label"))
 	}
 	jql := "labels = " + QuoteJQL(label) + " ORDER BY created ASC"
 	var refs []coe.TicketRef
+	err := c.searchVia(
+		func() (err error) { refs, err = c.findJQL(ctx, jql); return err },
+		func() (err error) { refs, err = c.findClassic(ctx, jql); return err },
+	)
+	if err != nil {
+		return nil, fmt.Errorf("jira: find issues labelled %q: %w", label, err)
+	}
+	return refs, nil
+}
+
+// findFields are the fields FindByLabel reads.
+var findFields = []string{"key", "summary"}
+
+// findJQL is FindByLabel through /search/jql, following nextPageToken.
+func (c *Client) findJQL(ctx context.Context, jql string) ([]coe.TicketRef, error) {
+	var refs []coe.TicketRef
 	seen := map[string]bool{}
 	token := ""
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return nil, fmt.Errorf("jira: find issues labelled %q: more than %d pages", label, maxPages)
+			return nil, fmt.Errorf("more than %d pages", maxPages)
 		}
 		issues, resp, err := c.api.Issue.SearchV2JQLWithContext(ctx, jql, &gojira.SearchOptionsV2{
 			NextPageToken: token,
 			MaxResults:    pageSize,
-			Fields:        []string{"key", "summary"},
+			Fields:        findFields,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("jira: find issues labelled %q: %w", label, c.cause(err))
+			return nil, searchJQLFailed(page, c.cause(err))
 		}
-		for _, is := range issues {
-			// Pages are not a snapshot: an issue may move across a page
-			// boundary between two calls.
-			if is.Key == "" || seen[is.Key] {
-				continue
-			}
-			seen[is.Key] = true
-			refs = append(refs, c.ref(is.ID, is.Key))
-		}
+		refs = c.addRefs(refs, seen, issues)
 		if resp == nil || resp.IsLast || resp.NextPageToken == "" {
 			return refs, nil
 		}
 		if resp.NextPageToken == token {
-			return nil, fmt.Errorf("jira: find issues labelled %q: search/jql repeated its page token", label)
+			return nil, errors.New("search/jql repeated its page token")
 		}
 		token = resp.NextPageToken
 	}
+}
+
+// findClassic is FindByLabel through the classic /search, following startAt.
+func (c *Client) findClassic(ctx context.Context, jql string) ([]coe.TicketRef, error) {
+	var refs []coe.TicketRef
+	seen := map[string]bool{}
+	start := 0
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return nil, fmt.Errorf("more than %d pages", maxPages)
+		}
+		issues, resp, err := c.api.Issue.SearchWithContext(ctx, jql, &gojira.SearchOptions{
+			StartAt:    start,
+			MaxResults: pageSize,
+			Fields:     findFields,
+		})
+		if err != nil {
+			return nil, c.cause(err)
+		}
+		refs = c.addRefs(refs, seen, issues)
+		if resp == nil {
+			return refs, nil
+		}
+		next, more, err := nextStart(start, resp.StartAt, len(issues), resp.Total)
+		if !more || err != nil {
+			return refs, err
+		}
+		start = next
+	}
+}
+
+// addRefs appends the refs of issues not seen before: pages are not a
+// snapshot, and an issue may move across a page boundary between two calls.
+func (c *Client) addRefs(refs []coe.TicketRef, seen map[string]bool, issues []gojira.Issue) []coe.TicketRef {
+	for _, is := range issues {
+		if is.Key == "" || seen[is.Key] {
+			continue
+		}
+		seen[is.Key] = true
+		refs = append(refs, c.ref(is.ID, is.Key))
+	}
+	return refs
+}
+
+// nextStart reads a classic /search page that asked for startAt start and
+// got n issues of total, the page saying it starts at at: where the next
+// page starts, and whether there is one. Paging by offset is not a
+// snapshot either: an issue deleted meanwhile shifts the later ones back
+// (one may be skipped), one added before the offset shifts them on (one
+// is seen twice, and dropped as a duplicate).
+func nextStart(start, at, n, total int) (next int, more bool, err error) {
+	if n == 0 {
+		return 0, false, nil
+	}
+	if at != start {
+		return 0, false, fmt.Errorf("search answered startAt %d when asked for %d", at, start)
+	}
+	next = start + n
+	return next, next < total, nil
+}
+
+// searchVia runs a search through /search/jql (viaJQL) or, on a site that
+// has none, through the classic /search (viaClassic), each running the whole
+// search, all pages.
+//
+// Jira Cloud removed /search (410 Gone) and Jira Data Center and Server never
+// had /search/jql (404). The first search tries /search/jql; if its first
+// page is a 404, it runs again through /search and the client remembers to
+// go there directly from then on. Only that 404 switches: no other answer
+// sends a Cloud client to /search. Should /search answer 410 all the same
+// (a Cloud site whose /search/jql failed with a stray 404), the client goes
+// back to /search/jql and runs the search there once more.
+func (c *Client) searchVia(viaJQL, viaClassic func() error) error {
+	for try := 0; ; try++ {
+		if !c.classic.Load() {
+			err := viaJQL()
+			var missing *noSearchJQL
+			if try > 0 || !errors.As(err, &missing) {
+				return err
+			}
+			c.classic.Store(true)
+		}
+		err := viaClassic()
+		if try > 0 || engine.StatusOf(err) != http.StatusGone {
+			return err
+		}
+		c.classic.Store(false)
+	}
+}
+
+// noSearchJQL is the 404 of a site that has no /search/jql: Jira Data Center
+// or Server. It reads as the error it wraps.
+type noSearchJQL struct{ err error }
+
+func (e *noSearchJQL) Error() string { return e.err.Error() }
+func (e *noSearchJQL) Unwrap() error { return e.err }
+
+// searchJQLFailed returns err, from page page of a /search/jql search, marked
+// as the endpoint missing when it is a 404 on the first page (an answer
+// further on shows the endpoint exists).
+func searchJQLFailed(page int, err error) error {
+	if page == 0 && engine.StatusOf(err) == http.StatusNotFound {
+		return &noSearchJQL{err: err}
+	}
+	return err
 }
 
 // CreateTicket creates the COE issue described by spec.

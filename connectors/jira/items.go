@@ -36,6 +36,14 @@ import (
 // ones is read with GET issue instead; an item gone by then (404) is left
 // out. A lone `parent = KEY` search is never trusted for the list.
 //
+// Jira Data Center and Server have no /search/jql and no reconcileIssues:
+// there every search is
+//
+//	POST /rest/api/2/search {"jql": "…", "startAt": n, "maxResults": 100, "fields": […]}
+//
+// (see searchVia in client.go), and the GET fallback above is what makes
+// up for an index that lags.
+//
 // Time. JQL compares dates at minute precision, in the time zone of the
 // calling user's profile. UpdatedSince reads that zone once an hour from
 // /rest/api/2/myself, writes `updated >= "yyyy/MM/dd HH:mm"` in it, rounded
@@ -391,11 +399,38 @@ type searchResponse struct {
 	IsLast        bool       `json:"isLast"`
 }
 
-// search runs jql through POST /search/jql, all pages, with itemFields. An
-// issue seen twice (pages are not a snapshot) is kept as last updated.
+// classicSearchRequest is the body of Data Center's POST /search, which
+// refuses members it does not know (reconcileIssues among them).
+type classicSearchRequest struct {
+	JQL        string   `json:"jql"`
+	StartAt    int      `json:"startAt"`
+	MaxResults int      `json:"maxResults"`
+	Fields     []string `json:"fields"`
+}
+
+type classicSearchResponse struct {
+	StartAt int        `json:"startAt"`
+	Total   int        `json:"total"`
+	Issues  []wireItem `json:"issues"`
+}
+
+// search runs jql, all pages, with itemFields: through POST /search/jql,
+// reconciling the issues of reconcile, or on Data Center through POST
+// /search, without (see searchVia).
 func (c *Client) search(ctx context.Context, jql string, reconcile []int64) ([]coe.JiraItem, error) {
 	var items []coe.JiraItem
-	at := map[string]int{}
+	err := c.searchVia(
+		func() (err error) { items, err = c.searchJQL(ctx, jql, reconcile); return err },
+		func() (err error) { items, err = c.searchClassic(ctx, jql); return err },
+	)
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+func (c *Client) searchJQL(ctx context.Context, jql string, reconcile []int64) ([]coe.JiraItem, error) {
+	var set itemSet
 	token := ""
 	for page := 0; ; page++ {
 		if page == maxPages {
@@ -403,31 +438,69 @@ func (c *Client) search(ctx context.Context, jql string, reconcile []int64) ([]c
 		}
 		var resp searchResponse
 		body := searchRequest{JQL: jql, Fields: itemFields, MaxResults: pageSize, NextPageToken: token, ReconcileIssues: reconcile}
-		if err := c.call(ctx, http.MethodPost, "rest/api/2/search/jql", body, &resp); err != nil {
-			return nil, err
+		if err := c.call(ctx, http.MethodPost, pathSearchJQL, body, &resp); err != nil {
+			return nil, searchJQLFailed(page, err)
 		}
-		for i := range resp.Issues {
-			w := &resp.Issues[i]
-			if w.Key == "" {
-				continue
-			}
-			it := c.item(w)
-			if j, ok := at[it.Key]; ok {
-				if it.Updated.After(items[j].Updated) {
-					items[j] = it
-				}
-				continue
-			}
-			at[it.Key] = len(items)
-			items = append(items, it)
-		}
+		set.add(c, resp.Issues)
 		if resp.IsLast || resp.NextPageToken == "" {
-			return items, nil
+			return set.items, nil
 		}
 		if resp.NextPageToken == token {
 			return nil, fmt.Errorf("search %q: search/jql repeated its page token", jql)
 		}
 		token = resp.NextPageToken
+	}
+}
+
+func (c *Client) searchClassic(ctx context.Context, jql string) ([]coe.JiraItem, error) {
+	var set itemSet
+	start := 0
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return nil, fmt.Errorf("search %q: more than %d pages", jql, maxPages)
+		}
+		var resp classicSearchResponse
+		body := classicSearchRequest{JQL: jql, StartAt: start, MaxResults: pageSize, Fields: itemFields}
+		if err := c.call(ctx, http.MethodPost, pathSearch, body, &resp); err != nil {
+			return nil, err
+		}
+		set.add(c, resp.Issues)
+		next, more, err := nextStart(start, resp.StartAt, len(resp.Issues), resp.Total)
+		if err != nil {
+			return nil, fmt.Errorf("search %q: %w", jql, err)
+		}
+		if !more {
+			return set.items, nil
+		}
+		start = next
+	}
+}
+
+// itemSet collects search results in order. An issue seen twice (pages are
+// not a snapshot) is kept as last updated.
+type itemSet struct {
+	items []coe.JiraItem
+	at    map[string]int // index in items by key
+}
+
+func (s *itemSet) add(c *Client, ws []wireItem) {
+	if s.at == nil {
+		s.at = map[string]int{}
+	}
+	for i := range ws {
+		w := &ws[i]
+		if w.Key == "" {
+			continue
+		}
+		it := c.item(w)
+		if j, ok := s.at[it.Key]; ok {
+			if it.Updated.After(s.items[j].Updated) {
+				s.items[j] = it
+			}
+			continue
+		}
+		s.at[it.Key] = len(s.items)
+		s.items = append(s.items, it)
 	}
 }
 

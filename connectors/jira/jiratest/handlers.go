@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,13 +16,14 @@ import (
 
 // Messages as Jira Cloud words them.
 const (
-	msgNoIssue     = "Issue does not exist or you do not have permission to see it."
-	msgBadPayload  = "Invalid request payload. Refer to the REST API documentation and try again."
-	msgSearchGone  = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
-	msgNotString   = "Operation value must be a string"
-	msgHierarchy   = "Given parent work item does not belong to appropriate hierarchy."
-	msgEmptyBody   = "Comment body can not be empty!"
-	msgCannotSetFn = "Field '%s' cannot be set. It is not on the appropriate screen, or unknown."
+	msgNoIssue      = "Issue does not exist or you do not have permission to see it."
+	msgBadPayload   = "Invalid request payload. Refer to the REST API documentation and try again."
+	msgUnrecognized = "Unrecognized field \"%s\" (Class com.atlassian.jira.rest.v2.search.SearchRequestBean), not marked as ignorable"
+	msgSearchGone   = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+	msgNotString    = "Operation value must be a string"
+	msgHierarchy    = "Given parent work item does not belong to appropriate hierarchy."
+	msgEmptyBody    = "Comment body can not be empty!"
+	msgCannotSetFn  = "Field '%s' cannot be set. It is not on the appropriate screen, or unknown."
 )
 
 func decodeBody(r *http.Request, v any) error {
@@ -476,21 +478,11 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkJQL(q); err != nil {
+	hits, err := s.searchHits(q, reconcile)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
 		return
 	}
-	now := s.now()
-	var hits []*Issue
-	for _, is := range s.issues {
-		if now.Sub(is.Created) < s.opts.SearchLag && !slices.Contains(reconcile, is.ID) {
-			continue // not indexed yet, and not reconciled
-		}
-		if q.match(s, is) {
-			hits = append(hits, is)
-		}
-	}
-	q.sort(hits)
 
 	fs := parseFields(fields, true)
 	base := s.baseURL(r)
@@ -504,6 +496,131 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 		resp["nextPageToken"] = encodeToken(end)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// searchHits returns, sorted, the issues q matches that search sees now:
+// those indexed (created SearchLag ago or more) and those reconciled. s.mu
+// is held.
+func (s *Server) searchHits(q *jqlQuery, reconcile []string) ([]*Issue, error) {
+	if err := s.checkJQL(q); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var hits []*Issue
+	for _, is := range s.issues {
+		if now.Sub(is.Created) < s.opts.SearchLag && !slices.Contains(reconcile, is.ID) {
+			continue // not indexed yet, and not reconciled
+		}
+		if q.match(s, is) {
+			hits = append(hits, is)
+		}
+	}
+	q.sort(hits)
+	return hits, nil
+}
+
+// classicSearchFields are the members of Data Center's search request bean;
+// it refuses any other (reconcileIssues is Cloud's).
+var classicSearchFields = []string{"jql", "startAt", "maxResults", "fields", "expand", "validateQuery", "properties", "fieldsByKeys"}
+
+// searchClassic is Jira Data Center's /rest/api/2/search: startAt,
+// maxResults and total paging, every navigable field by default, no
+// reconcileIssues.
+func (s *Server) searchClassic(w http.ResponseWriter, r *http.Request) {
+	var (
+		jql          string
+		start, limit int
+		fields       []string
+	)
+	if r.Method == http.MethodPost {
+		var raw map[string]json.RawMessage
+		if err := decodeBody(r, &raw); err != nil || raw == nil {
+			writeError(w, http.StatusBadRequest, []string{msgBadPayload}, nil)
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(raw)) {
+			if !slices.Contains(classicSearchFields, k) {
+				writeError(w, http.StatusBadRequest, []string{fmt.Sprintf(msgUnrecognized, k)}, nil)
+				return
+			}
+		}
+		var body struct {
+			JQL        string   `json:"jql"`
+			StartAt    *int     `json:"startAt"`
+			MaxResults *int     `json:"maxResults"`
+			Fields     []string `json:"fields"`
+		}
+		b, _ := json.Marshal(raw)
+		if json.Unmarshal(b, &body) != nil {
+			writeError(w, http.StatusBadRequest, []string{msgBadPayload}, nil)
+			return
+		}
+		jql, fields = body.JQL, body.Fields
+		if body.StartAt != nil {
+			start = *body.StartAt
+		}
+		if body.MaxResults != nil {
+			limit = *body.MaxResults
+		}
+	} else {
+		q := r.URL.Query()
+		jql, fields = q.Get("jql"), q["fields"]
+		for _, p := range []struct {
+			name string
+			dst  *int
+		}{{"startAt", &start}, {"maxResults", &limit}} {
+			if v := q.Get(p.name); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					writeError(w, http.StatusBadRequest, []string{fmt.Sprintf("The value '%s' is invalid for the '%s' parameter.", v, p.name)}, nil)
+					return
+				}
+				*p.dst = n
+			}
+		}
+	}
+	start = max(start, 0)
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > s.opts.MaxResults {
+		limit = s.opts.MaxResults
+	}
+	q, err := parseJQL(jql, s.opts.Location)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hits, err := s.searchHits(q, nil)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+		return
+	}
+	fs := parseFields(fields, false)
+	base := s.baseURL(r)
+	out := []any{}
+	for i := start; i < min(start+limit, len(hits)); i++ {
+		out = append(out, s.renderIssue(base, hits[i], fs))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"expand":     "names,schema",
+		"startAt":    start,
+		"maxResults": limit,
+		"total":      len(hits),
+		"issues":     out,
+	})
+}
+
+// notFoundDC is Data Center's answer for a REST resource it does not have,
+// such as Cloud's /rest/api/2/search/jql.
+func (s *Server) notFoundDC(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{
+		"message":     "null for uri: " + s.baseURL(r) + r.URL.RequestURI(),
+		"status-code": http.StatusNotFound,
+	})
 }
 
 func encodeToken(offset int) string {

@@ -4,7 +4,9 @@
 // ({"errorMessages":[...],"errors":{...}}), including the 410 Gone of the
 // removed /rest/api/2/search and the eventual consistency of its replacement
 // /rest/api/2/search/jql (Options.SearchLag, lifted per issue by
-// reconcileIssues).
+// reconcileIssues). With Options.DataCenter it searches as Jira Data Center
+// and Server do instead: no /search/jql (404), and the classic
+// /rest/api/2/search with startAt/maxResults/total paging.
 //
 // Beyond the API it models what happens around it: people changing issues
 // out-of-band (SetStatus, Edit, Assign, SetDue, EditSummary, Link, Delete),
@@ -86,9 +88,19 @@ type Options struct {
 	Now func() time.Time
 	// Location is the time zone of timestamps and of JQL dates; nil means UTC.
 	Location *time.Location
-	// MaxResults caps a /search/jql page (Jira returns at most 100 issues a
-	// page when fields are requested); default 100.
+	// MaxResults caps a search page (Jira Cloud returns at most 100 issues
+	// a /search/jql page when fields are requested); default 100.
 	MaxResults int
+
+	// DataCenter makes the server search as Jira Data Center / Server does:
+	// /rest/api/2/search/jql does not exist (404, with Data Center's
+	// {"message","status-code"} body) and GET and POST /rest/api/2/search
+	// answer {"startAt","maxResults","total","issues"} pages, with the same
+	// JQL support and SearchLag, every navigable field by default, and no
+	// reconcileIssues (POST refuses the member with 400, as it does any
+	// unknown one). When false, /rest/api/2/search answers 410 Gone as Jira
+	// Cloud does.
+	DataCenter bool
 
 	// Addr is the listen address; default "127.0.0.1:0".
 	Addr string
@@ -490,12 +502,19 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /rest/api/2/issue", s.createIssue)
 	m.HandleFunc("GET /rest/api/2/issue/{key}", s.getIssue)
 	m.HandleFunc("PUT /rest/api/2/issue/{key}", s.editIssue)
-	m.HandleFunc("GET /rest/api/2/search", s.searchGone)
-	m.HandleFunc("POST /rest/api/2/search", s.searchGone)
-	m.HandleFunc("GET /rest/api/3/search", s.searchGone)
-	m.HandleFunc("POST /rest/api/3/search", s.searchGone)
-	m.HandleFunc("GET /rest/api/2/search/jql", s.searchJQL)
-	m.HandleFunc("POST /rest/api/2/search/jql", s.searchJQL)
+	if s.opts.DataCenter {
+		m.HandleFunc("GET /rest/api/2/search", s.searchClassic)
+		m.HandleFunc("POST /rest/api/2/search", s.searchClassic)
+		m.HandleFunc("/rest/api/2/search/jql", s.notFoundDC)
+		m.HandleFunc("/rest/api/3/", s.notFoundDC) // Data Center has no API v3
+	} else {
+		m.HandleFunc("GET /rest/api/2/search", s.searchGone)
+		m.HandleFunc("POST /rest/api/2/search", s.searchGone)
+		m.HandleFunc("GET /rest/api/3/search", s.searchGone)
+		m.HandleFunc("POST /rest/api/3/search", s.searchGone)
+		m.HandleFunc("GET /rest/api/2/search/jql", s.searchJQL)
+		m.HandleFunc("POST /rest/api/2/search/jql", s.searchJQL)
+	}
 	m.HandleFunc("GET /rest/api/2/issue/{key}/remotelink", s.getRemoteLinks)
 	m.HandleFunc("POST /rest/api/2/issue/{key}/remotelink", s.postRemoteLink)
 	m.HandleFunc("GET /rest/api/2/issue/{key}/transitions", s.getTransitions)
