@@ -308,6 +308,11 @@ func (c Config) Validate() error {
 			p.addf("COESYNC_GITHUB_TOKEN", "required when COESYNC_GITHUB_REPO is set")
 		}
 	}
+	if c.GitHubToken != "" && c.GitHubWebhookSecret == "" && !c.InsecureSkipVerify {
+		// GitHub's own libraries skip verification on an empty secret;
+		// coesync refuses to start instead.
+		p.addf("COESYNC_GITHUB_WEBHOOK_SECRET", "required when COESYNC_GITHUB_TOKEN is set, unless COESYNC_INSECURE_SKIP_VERIFY=true")
+	}
 
 	if c.JiraSubtaskType == "" {
 		p.addf("COESYNC_JIRA_SUBTASK_TYPE", `empty; unset it for the default "Sub-task"`)
