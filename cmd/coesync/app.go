@@ -10,7 +10,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/connectors/github"
 	"github.com/coesync/coesync/connectors/jira"
 	"github.com/coesync/coesync/connectors/pagerduty"
 	"github.com/coesync/coesync/sync/coe"
@@ -33,7 +36,10 @@ type App struct {
 	Store     store.Store
 	Committer *store.Committer
 	Drafter   *engine.Drafter
-	Handler   http.Handler
+	// Items and Reconciler are nil when GitHub is not configured.
+	Items      *engine.ItemSyncer
+	Reconciler *engine.Reconciler
+	Handler    http.Handler
 }
 
 // appOptions tune an App for tests and the demo.
@@ -56,17 +62,34 @@ func openStore(ctx context.Context, cfg config.Config, opts store.Options) (stor
 	}
 }
 
-func newDrafter(cfg config.Config, log *slog.Logger, m *metrics.Metrics) (*engine.Drafter, error) {
-	pd, err := pagerduty.New(pagerduty.Options{BaseURL: cfg.PagerDutyAPIURL, Token: cfg.PagerDutyToken.Reveal(),
-		From: cfg.PagerDutyFrom, Timeout: cfg.HTTPTimeout, Observer: m})
-	if err != nil {
-		return nil, err
+// clients are the connectors of one process.
+type clients struct {
+	pd     *pagerduty.Client
+	jira   *jira.Client
+	github *github.Client // nil when COESYNC_GITHUB_TOKEN is not set
+}
+
+func newClients(cfg config.Config, m *metrics.Metrics) (clients, error) {
+	var c clients
+	var err error
+	if c.pd, err = pagerduty.New(pagerduty.Options{BaseURL: cfg.PagerDutyAPIURL, Token: cfg.PagerDutyToken.Reveal(),
+		From: cfg.PagerDutyFrom, Timeout: cfg.HTTPTimeout, Observer: m}); err != nil {
+		return c, err
 	}
-	jc, err := jira.New(jira.Options{BaseURL: cfg.JiraURL, User: cfg.JiraUser, Token: cfg.JiraToken.Reveal(),
-		Timeout: cfg.HTTPTimeout, Observer: m})
-	if err != nil {
-		return nil, err
+	if c.jira, err = jira.New(jira.Options{BaseURL: cfg.JiraURL, User: cfg.JiraUser, Token: cfg.JiraToken.Reveal(),
+		Timeout: cfg.HTTPTimeout, Observer: m}); err != nil {
+		return c, err
 	}
+	if cfg.GitHubToken != "" {
+		if c.github, err = github.New(github.Options{BaseURL: cfg.GitHubAPIURL, Token: cfg.GitHubToken.Reveal(),
+			Timeout: cfg.HTTPTimeout, Observer: m}); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func newDrafter(cfg config.Config, log *slog.Logger, c clients) (*engine.Drafter, error) {
 	router, err := cfg.LoadRouter()
 	if err != nil {
 		return nil, err
@@ -84,15 +107,19 @@ func newDrafter(cfg config.Config, log *slog.Logger, m *metrics.Metrics) (*engin
 		return nil, fmt.Errorf("COESYNC_COE_TEMPLATE: %w", err)
 	}
 	return &engine.Drafter{
-		Source: pd, Tracker: jc, Router: router, Renderer: renderer, Log: log,
-		SearchSettle: searchSettle, NoteOnIncident: cfg.PagerDutyFrom != "",
+		Source: c.pd, Tracker: c.jira, Router: router, Renderer: renderer, Log: log,
+		SearchSettle: searchSettle, NoteOnIncident: cfg.PagerDutyFrom != "", DefaultRepo: cfg.GitHubRepo,
 	}, nil
 }
 
 // NewApp wires a coesync process from its configuration.
 func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptions) (*App, error) {
 	m := metrics.New()
-	d, err := newDrafter(cfg, log, m)
+	c, err := newClients(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDrafter(cfg, log, c)
 	if err != nil {
 		return nil, err
 	}
@@ -102,24 +129,86 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	d.Now = o.now
 	runner := &engine.Runner{Log: log, Metrics: m, Backoff: o.backoff}
 	sopts := store.Options{Logger: log, MaxWorkers: cfg.Workers, FetchPollInterval: o.pollInterval}
+
+	// Action items need GitHub; without a token coesync drafts COEs only.
+	var syncer *engine.ItemSyncer
+	var rec *engine.Reconciler
+	if c.github != nil {
+		users, err := config.LoadUserMap(cfg.UserMapFile)
+		if err != nil {
+			return nil, err
+		}
+		syncer = &engine.ItemSyncer{Jira: c.jira, GitHub: c.github, Users: users.Login, DefaultRepo: cfg.GitHubRepo,
+			Transitions: engine.Transitions{Done: cfg.JiraDoneTransitions, Reopen: cfg.JiraReopenTransitions,
+				WontDo: cfg.JiraWontDoTransitions, COEDone: cfg.JiraCOEDoneTransition},
+			SubtaskType: cfg.JiraSubtaskType, LinkType: cfg.JiraActionLinkType, Now: o.now, Log: log, Metrics: m}
+		rec = &engine.Reconciler{Jira: c.jira, GitHub: c.github, Now: o.now, Log: log}
+	}
 	if o.workers {
 		sopts.Workers = engine.Workers(d, runner, m)
+		if syncer != nil {
+			engine.AddItemWorkers(sopts.Workers, syncer, rec, runner)
+			sopts.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return engine.ReconcileArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true})}
+		}
 	}
 	st, err := openStore(ctx, cfg, sopts)
 	if err != nil {
 		return nil, err
 	}
 	d.Store = st
-	a := &App{Cfg: cfg, Log: log, Metrics: m, Store: st, Drafter: d}
-	a.Committer = store.NewCommitter(st.Ingest, 256, func(n int) { m.IngestBatch.Observe(float64(n)) })
-	srv := &server.Server{
-		PagerDutyVerifier:  pagerduty.NewVerifier(cfg.PagerDutyWebhookSecrets.Reveal()),
-		DecodePagerDuty:    pagerduty.DecodeEvent,
-		InsecureSkipVerify: cfg.InsecureSkipVerify,
-		Ingest:             a.Committer, Store: st, Metrics: m, Log: log, Now: o.now,
+	a := &App{Cfg: cfg, Log: log, Metrics: m, Store: st, Drafter: d, Items: syncer, Reconciler: rec}
+	if syncer != nil {
+		syncer.Store, rec.Store = st, st
+		seed := cfg.SeedActionItems
+		d.Created = func(ctx context.Context, c store.COE, draft coe.Draft) error {
+			if !seed || len(draft.ActionItems) == 0 {
+				return nil
+			}
+			items := make([]engine.SeedItem, len(draft.ActionItems))
+			for i, ai := range draft.ActionItems {
+				items[i] = engine.SeedItem{Summary: ai.Summary, Owner: ai.Owner}
+			}
+			return st.Enqueue(ctx, store.Job{Args: engine.SeedItemsArgs{COEKey: c.TicketKey, Items: items}})
+		}
 	}
+	a.Committer = store.NewCommitter(st.Ingest, 256, func(n int) { m.IngestBatch.Observe(float64(n)) })
+	pdVerifier := pagerduty.NewVerifier(cfg.PagerDutyWebhookSecrets.Reveal())
+	hooks := map[string]*server.Source{
+		"/webhooks/pagerduty": server.PagerDuty(pdVerifier.Verify, pagerduty.DecodeEvent),
+	}
+	if syncer != nil {
+		ghSecret, jiraSecret := []byte(cfg.GitHubWebhookSecret.Reveal()), []byte(cfg.JiraWebhookSecret.Reveal())
+		hooks["/webhooks/github"] = server.GitHub(
+			func(h string, body []byte) error { return github.VerifySignature(ghSecret, h, body) },
+			decodeGitHub)
+		hooks["/webhooks/jira"] = server.Jira(
+			func(h, q string, body []byte) error { return jira.VerifyWebhook(jiraSecret, h, q, body) },
+			decodeJira)
+	}
+	srv := &server.Server{Webhooks: hooks, InsecureSkipVerify: cfg.InsecureSkipVerify,
+		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now}
 	a.Handler = srv.Handler()
 	return a, nil
+}
+
+// decodeGitHub adapts the connector's decoder: pings and events coesync
+// does not act on are stored and answered, not rejected.
+func decodeGitHub(event, delivery string, body []byte) (coe.GitHubIssueEvent, bool, error) {
+	ev, err := github.DecodeIssuesEvent(event, delivery, body)
+	if errors.Is(err, github.ErrPing) || errors.Is(err, github.ErrIgnoredEvent) {
+		return ev, false, nil
+	}
+	return ev, err == nil, err
+}
+
+func decodeJira(delivery string, body []byte) (coe.JiraEvent, bool, error) {
+	ev, err := jira.DecodeWebhook(delivery, body)
+	if errors.Is(err, jira.ErrIgnoredEvent) {
+		return ev, false, nil
+	}
+	return ev, err == nil, err
 }
 
 // Serve runs the HTTP server on ln and the job workers until ctx ends, then

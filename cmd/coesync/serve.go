@@ -55,7 +55,11 @@ func runPreview(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	d, err := newDrafter(cfg, log, nil)
+	c, err := newClients(cfg, nil)
+	if err != nil {
+		return err
+	}
+	d, err := newDrafter(cfg, log, c)
 	if err != nil {
 		return err
 	}

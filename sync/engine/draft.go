@@ -43,6 +43,9 @@ type Drafter struct {
 	// retry that finds an unfinished create and no ticket by label waits
 	// this long after the intent before it trusts the empty answer.
 	SearchSettle time.Duration
+	// DefaultRepo is COESYNC_GITHUB_REPO: a route that names another
+	// repository was set by a rule, which wins over an item's repo label.
+	DefaultRepo string
 	// NoteOnIncident adds a note with the COE link to the PagerDuty
 	// incident (needs COESYNC_PAGERDUTY_FROM).
 	NoteOnIncident bool
@@ -144,7 +147,10 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 	base := store.COE{
 		IncidentID: incidentID, Label: label, Rule: route.Rule, Project: route.Project,
 		Title: f.inc.Title, ServiceID: f.inc.ServiceID, ServiceName: f.inc.ServiceName,
-		Teams: teamNames(f.inc.Teams), IntentAt: d.now(),
+		Teams: teamNames(f.inc.Teams), IntentAt: d.now(), IncidentURL: f.inc.URL, IncidentNumber: f.inc.Number,
+	}
+	if route.GitHubRepo != d.DefaultRepo {
+		base.Repo = route.GitHubRepo
 	}
 	if rec.State == "" && route.Skip {
 		log.Info("no COE: skipped by routing rule", "rule", route.Rule)

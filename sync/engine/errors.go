@@ -101,3 +101,8 @@ func (p *PermanentError) Unwrap() error { return p.Err }
 
 // Permanently wraps err as a PermanentError.
 func Permanently(err error) error { return &PermanentError{Err: err} }
+
+// ErrNoTransition is matched (errors.Is) by a tracker's error when no
+// workflow transition has one of the wanted names: an operator must fix the
+// workflow or the configured names; retrying cannot help.
+var ErrNoTransition = errors.New("no matching workflow transition")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/coesync/coesync/sync/metrics"
 	"github.com/coesync/coesync/sync/store"
@@ -124,4 +125,105 @@ func Workers(d *Drafter, r *Runner, m *metrics.Metrics) *river.Workers {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &DraftCOEWorker{Drafter: d, Runner: r, Metrics: m})
 	return ws
+}
+
+// uniqueWhileQueued makes a job unique among the ones not yet finished: a
+// second event for the same item while one sync is queued is absorbed, and
+// a later one runs again.
+var uniqueWhileQueued = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}}
+
+// SeedItem is a proposed action item found in the incident's notes.
+type SeedItem struct {
+	Summary string `json:"summary"`
+	Owner   string `json:"owner"`
+}
+
+// SeedItemsArgs creates a COE's proposed action items as Jira sub-tasks.
+type SeedItemsArgs struct {
+	COEKey string     `json:"coe_key" river:"unique"`
+	Items  []SeedItem `json:"items"`
+}
+
+// Kind implements river.JobArgs.
+func (SeedItemsArgs) Kind() string { return "seed_action_items" }
+
+// InsertOpts: once per COE.
+func (SeedItemsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// SyncItemArgs brings one action item and its mirror in step.
+type SyncItemArgs struct {
+	Key    string `json:"key" river:"unique"`
+	Source string `json:"source"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncItemArgs) Kind() string { return "sync_action_item" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SyncItemArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: uniqueWhileQueued} }
+
+// SyncItemJob is the job to enqueue when something about an item changed.
+func SyncItemJob(key, source string) store.Job {
+	return store.Job{Args: SyncItemArgs{Key: key, Source: source}}
+}
+
+// RollupArgs refreshes a COE's action-item table.
+type RollupArgs struct {
+	COEKey string `json:"coe_key"`
+}
+
+// Kind implements river.JobArgs.
+func (RollupArgs) Kind() string { return "rollup_coe" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RollupArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: uniqueWhileQueued} }
+
+// RollupJob is the job to enqueue after an item of coeKey changed.
+func RollupJob(coeKey string) store.Job { return store.Job{Args: RollupArgs{COEKey: coeKey}} }
+
+// ReconcileArgs compares Jira, GitHub and the store and repairs drift.
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ReconcileArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: uniqueWhileQueued} }
+
+// jobWorker adapts a function to a River worker with the engine's retry
+// policy and outcome accounting.
+type jobWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	run    func(ctx context.Context, args T) error
+	runner *Runner
+	log    func(T) []any
+}
+
+func (w *jobWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	attrs := []any{"job", job.ID, "kind", job.Kind}
+	if w.log != nil {
+		attrs = append(attrs, w.log(job.Args)...)
+	}
+	return w.runner.result(job.Kind, job.Attempt, w.run(ctx, job.Args), w.runner.Log.With(attrs...))
+}
+
+func (w *jobWorker[T]) NextRetry(job *river.Job[T]) time.Time { return w.runner.nextRetry(job.Attempt) }
+
+// AddItemWorkers registers the action-item jobs.
+func AddItemWorkers(ws *river.Workers, s *ItemSyncer, rec *Reconciler, r *Runner) {
+	river.AddWorker(ws, &jobWorker[SeedItemsArgs]{runner: r, run: s.Seed,
+		log: func(a SeedItemsArgs) []any { return []any{"coe", a.COEKey} }})
+	river.AddWorker(ws, &jobWorker[SyncItemArgs]{runner: r,
+		run: func(ctx context.Context, a SyncItemArgs) error { return s.Sync(ctx, a.Key, a.Source) },
+		log: func(a SyncItemArgs) []any { return []any{"item", a.Key} }})
+	river.AddWorker(ws, &jobWorker[RollupArgs]{runner: r,
+		run: func(ctx context.Context, a RollupArgs) error { return s.Rollup(ctx, a.COEKey) },
+		log: func(a RollupArgs) []any { return []any{"coe", a.COEKey} }})
+	river.AddWorker(ws, &jobWorker[ReconcileArgs]{runner: r,
+		run: func(ctx context.Context, _ ReconcileArgs) error { return rec.Reconcile(ctx) }})
 }

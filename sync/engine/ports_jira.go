@@ -46,3 +46,8 @@ type ItemTracker interface {
 	// compare JiraItem.Updated with what they know.
 	UpdatedSince(ctx context.Context, project string, since time.Time) ([]coe.JiraItem, error)
 }
+
+// CommentFinder finds a comment coesync wrote, by a marker in its body.
+type CommentFinder interface {
+	FindComment(ctx context.Context, key, marker string) (id string, found bool, err error)
+}

@@ -21,6 +21,9 @@ type Metrics struct {
 	APICalls    *prometheus.CounterVec   // service, outcome
 	APILatency  *prometheus.HistogramVec // service
 	COEsCreated prometheus.Counter
+	// SyncProblems counts what an operator must fix (missing transition,
+	// deleted mirror, no repository).
+	SyncProblems *prometheus.CounterVec // kind
 	IngestBatch prometheus.Histogram
 }
 
@@ -50,13 +53,17 @@ func New() *Metrics {
 			Name: "coesync_coes_created_total",
 			Help: "COE tickets created in Jira.",
 		}),
+		SyncProblems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coesync_sync_problems_total",
+			Help: "Action-item sync problems an operator must fix, by kind (missing_transition, mirror_deleted, no_repo).",
+		}, []string{"kind"}),
 		IngestBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "coesync_ingest_batch_size",
 			Help:    "Webhook deliveries committed per transaction (group commit).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
 	}
-	reg.MustRegister(m.Webhooks, m.Jobs, m.APICalls, m.APILatency, m.COEsCreated, m.IngestBatch,
+	reg.MustRegister(m.Webhooks, m.Jobs, m.SyncProblems, m.APICalls, m.APILatency, m.COEsCreated, m.IngestBatch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -23,9 +23,16 @@ import (
 // MaxBody is the largest webhook body accepted (PagerDuty's are a few KB).
 const MaxBody = 1 << 20
 
-// Verifier checks a webhook signature header against the raw body.
-type Verifier interface {
-	Verify(header string, body []byte) error
+// Source is one webhook sender: how to authenticate its deliveries and
+// turn a body into a delivery with its jobs.
+type Source struct {
+	// Name labels metrics and logs ("pagerduty", "github", "jira").
+	Name string
+	// Verify authenticates the raw body; an error means 401.
+	Verify func(r *http.Request, body []byte) error
+	// Parse decodes a verified body; an error means malformed input (400).
+	// The delivery's ID is its deduplication key.
+	Parse func(r *http.Request, body []byte) (store.Delivery, error)
 }
 
 // Ingester stores a delivery durably (store.Committer).
@@ -40,9 +47,8 @@ type Pinger interface {
 
 // Server holds the HTTP handlers.
 type Server struct {
-	PagerDutyVerifier Verifier
-	// DecodePagerDuty decodes a V3 envelope; an error means malformed input.
-	DecodePagerDuty func(body []byte) (engine.WebhookEvent, error)
+	// Webhooks maps a path ("/webhooks/pagerduty") to its sender.
+	Webhooks map[string]*Source
 	// InsecureSkipVerify accepts unsigned webhooks (development only).
 	InsecureSkipVerify bool
 	Ingest             Ingester
@@ -57,7 +63,9 @@ type Server struct {
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/webhooks/pagerduty", s.pagerduty)
+	for path, src := range s.Webhooks {
+		mux.Handle(path, s.webhook(src))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -100,84 +108,103 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 
 var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 8<<10)) }}
 
-func (s *Server) count(outcome string) {
+func (s *Server) count(src *Source, outcome string) {
 	if s.Metrics != nil {
-		s.Metrics.Webhooks.WithLabelValues("pagerduty", outcome).Inc()
+		s.Metrics.Webhooks.WithLabelValues(src.Name, outcome).Inc()
 	}
 }
 
 // reject answers a 4xx. Only bad signatures and malformed requests get one:
 // PagerDuty drops a delivery on a 4xx and disables the subscription after
 // three drops.
-func (s *Server) reject(w http.ResponseWriter, status int, outcome, msg string) {
-	s.count(outcome)
+func (s *Server) reject(w http.ResponseWriter, src *Source, status int, outcome, msg string) {
+	s.count(src, outcome)
 	http.Error(w, msg, status)
 }
 
-func (s *Server) pagerduty(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		s.reject(w, http.StatusMethodNotAllowed, "rejected_method", "method not allowed")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			s.reject(w, http.StatusUnsupportedMediaType, "rejected_content_type", "want application/json")
+// webhook is the ingest hot path: read at most MaxBody, authenticate,
+// decode only what routing needs, commit durably (group commit), 202.
+func (s *Server) webhook(src *Source) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			s.reject(w, src, http.StatusMethodNotAllowed, "rejected_method", "method not allowed")
 			return
 		}
-	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.reject(w, http.StatusRequestEntityTooLarge, "rejected_too_large", "body over 1 MiB")
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+				s.reject(w, src, http.StatusUnsupportedMediaType, "rejected_content_type", "want application/json")
+				return
+			}
+		}
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer bufPool.Put(buf)
+		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.reject(w, src, http.StatusRequestEntityTooLarge, "rejected_too_large", "body over 1 MiB")
+				return
+			}
+			s.reject(w, src, http.StatusBadRequest, "rejected_read", "could not read body")
 			return
 		}
-		s.reject(w, http.StatusBadRequest, "rejected_read", "could not read body")
-		return
-	}
-	body := buf.Bytes()
-	if !s.InsecureSkipVerify {
-		if err := s.PagerDutyVerifier.Verify(r.Header.Get("X-PagerDuty-Signature"), body); err != nil {
-			s.reject(w, http.StatusUnauthorized, "rejected_signature", "invalid signature")
+		body := buf.Bytes()
+		if !s.InsecureSkipVerify {
+			if err := src.Verify(r, body); err != nil {
+				s.reject(w, src, http.StatusUnauthorized, "rejected_signature", "invalid signature")
+				return
+			}
+		}
+		if len(body) == 0 {
+			s.reject(w, src, http.StatusBadRequest, "rejected_malformed", "empty body")
 			return
 		}
+		d, err := src.Parse(r, body)
+		if err != nil {
+			s.reject(w, src, http.StatusBadRequest, "rejected_malformed", "malformed webhook")
+			return
+		}
+		d.Source, d.ReceivedAt, d.Body = src.Name, s.now(), bytes.Clone(body)
+		dup, err := s.Ingest.Submit(r.Context(), d)
+		if err != nil {
+			// Our failure, not the sender's: a 5xx makes it retry.
+			s.count(src, "error")
+			s.Log.Error("could not store webhook", "source", src.Name, "delivery", d.ID, "err", err)
+			http.Error(w, "could not store the event, retry later", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		if dup {
+			s.count(src, "duplicate")
+			io.WriteString(w, `{"status":"duplicate"}`)
+			return
+		}
+		s.count(src, "accepted")
+		io.WriteString(w, `{"status":"accepted"}`)
 	}
-	if len(body) == 0 {
-		s.reject(w, http.StatusBadRequest, "rejected_malformed", "empty body")
-		return
+}
+
+// PagerDuty is the PagerDuty V3 webhook source: verify checks
+// X-PagerDuty-Signature, decode reads the envelope; incident.resolved
+// enqueues the COE draft.
+func PagerDuty(verify func(header string, body []byte) error, decode func([]byte) (engine.WebhookEvent, error)) *Source {
+	return &Source{
+		Name:   "pagerduty",
+		Verify: func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-PagerDuty-Signature"), body) },
+		Parse: func(_ *http.Request, body []byte) (store.Delivery, error) {
+			ev, err := decode(body)
+			if err != nil {
+				return store.Delivery{}, err
+			}
+			d := store.Delivery{ID: ev.ID, EventType: ev.Type, ResourceID: ev.IncidentID}
+			if ev.Type == engine.EventIncidentResolved {
+				d.Jobs = []store.Job{engine.DraftCOEJob(ev.IncidentID)}
+			}
+			return d, nil
+		},
 	}
-	ev, err := s.DecodePagerDuty(body)
-	if err != nil {
-		s.reject(w, http.StatusBadRequest, "rejected_malformed", "not a PagerDuty V3 webhook envelope")
-		return
-	}
-	d := store.Delivery{
-		Source: "pagerduty", ID: ev.ID, EventType: ev.Type, ResourceID: ev.IncidentID,
-		ReceivedAt: s.now(), Body: bytes.Clone(body),
-	}
-	if ev.Type == engine.EventIncidentResolved {
-		d.Jobs = []store.Job{engine.DraftCOEJob(ev.IncidentID)}
-	}
-	dup, err := s.Ingest.Submit(r.Context(), d)
-	if err != nil {
-		// Our failure, not the sender's: a 5xx makes PagerDuty retry.
-		s.count("error")
-		s.Log.Error("could not store webhook", "event", ev.ID, "err", err)
-		http.Error(w, "could not store the event, retry later", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	if dup {
-		s.count("duplicate")
-		io.WriteString(w, `{"status":"duplicate"}`)
-		return
-	}
-	s.count("accepted")
-	io.WriteString(w, `{"status":"accepted"}`)
 }
 
 func (s *Server) now() time.Time {

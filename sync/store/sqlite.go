@@ -83,6 +83,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 
 func riverConfig(opts Options, log *slog.Logger) *river.Config {
 	cfg := &river.Config{
+		PeriodicJobs:      opts.PeriodicJobs,
 		Logger:            slog.New(quietHandler{log.Handler(), slog.LevelWarn}).With("component", "river"),
 		ErrorHandler:      opts.ErrorHandler,
 		JobTimeout:        opts.JobTimeout,
@@ -150,6 +151,39 @@ var sqliteMigrations = []string{
 		noted_at     INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX coes_created_at ON coes (created_at);`,
+	`ALTER TABLE coes ADD COLUMN rollup_comment TEXT NOT NULL DEFAULT '';
+	ALTER TABLE coes ADD COLUMN completed_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE coes ADD COLUMN repo TEXT NOT NULL DEFAULT '';
+	ALTER TABLE coes ADD COLUMN incident_url TEXT NOT NULL DEFAULT '';
+	ALTER TABLE coes ADD COLUMN incident_number INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX coes_ticket_key ON coes (ticket_key);
+	CREATE TABLE action_items (
+		jira_key       TEXT PRIMARY KEY,
+		jira_id        TEXT NOT NULL DEFAULT '',
+		coe_key        TEXT NOT NULL,
+		incident_id    TEXT NOT NULL DEFAULT '',
+		repo           TEXT NOT NULL DEFAULT '',
+		number         INTEGER NOT NULL DEFAULT 0,
+		issue_url      TEXT NOT NULL DEFAULT '',
+		state          TEXT NOT NULL,
+		intent_at      INTEGER NOT NULL DEFAULT 0,
+		title          TEXT NOT NULL DEFAULT '',
+		closed         INTEGER NOT NULL DEFAULT 0,
+		assignee       TEXT NOT NULL DEFAULT '',
+		owner          TEXT NOT NULL DEFAULT '',
+		due            INTEGER NOT NULL DEFAULT 0,
+		priority       TEXT NOT NULL DEFAULT '',
+		body_hash      TEXT NOT NULL DEFAULT '',
+		jira_updated   INTEGER NOT NULL DEFAULT 0,
+		github_updated INTEGER NOT NULL DEFAULT 0,
+		problem        TEXT NOT NULL DEFAULT '',
+		opened_at      INTEGER NOT NULL DEFAULT 0,
+		closed_at      INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX action_items_coe ON action_items (coe_key);
+	CREATE INDEX action_items_issue ON action_items (repo, number);
+	CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	CREATE TABLE counters (name TEXT NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (name, day));`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
@@ -246,16 +280,19 @@ func (s *SQLite) Enqueue(ctx context.Context, jobs ...Job) error {
 }
 
 const coeColumns = `incident_id, state, label, rule, project, ticket_key, ticket_id, ticket_url, title,
-	service_id, service_name, teams, intent_at, created_at, linked_at, noted_at`
+	service_id, service_name, teams, intent_at, created_at, linked_at, noted_at, rollup_comment, completed_at,
+	repo, incident_url, incident_number`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanCOE(r scanner) (COE, error) {
 	var c COE
-	var intent, created, linked, noted int64
+	var intent, created, linked, noted, completed int64
 	err := r.Scan(&c.IncidentID, &c.State, &c.Label, &c.Rule, &c.Project, &c.TicketKey, &c.TicketID, &c.TicketURL,
-		&c.Title, &c.ServiceID, &c.ServiceName, &c.Teams, &intent, &created, &linked, &noted)
+		&c.Title, &c.ServiceID, &c.ServiceName, &c.Teams, &intent, &created, &linked, &noted, &c.RollupComment, &completed,
+		&c.Repo, &c.IncidentURL, &c.IncidentNumber)
 	c.IntentAt, c.CreatedAt, c.LinkedAt, c.NotedAt = fromMilli(intent), fromMilli(created), fromMilli(linked), fromMilli(noted)
+	c.CompletedAt = fromMilli(completed)
 	return c, err
 }
 
@@ -286,10 +323,11 @@ func (s *SQLite) COE(ctx context.Context, incidentID string) (COE, error) {
 }
 
 func (s *SQLite) insertCOE(ctx context.Context, c COE) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (incident_id) DO NOTHING`,
 		c.IncidentID, c.State, c.Label, c.Rule, c.Project, c.TicketKey, c.TicketID, c.TicketURL, c.Title,
-		c.ServiceID, c.ServiceName, c.Teams, toMilli(c.IntentAt), toMilli(c.CreatedAt), toMilli(c.LinkedAt), toMilli(c.NotedAt))
+		c.ServiceID, c.ServiceName, c.Teams, toMilli(c.IntentAt), toMilli(c.CreatedAt), toMilli(c.LinkedAt), toMilli(c.NotedAt),
+		c.RollupComment, toMilli(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber)
 	if err != nil {
 		return false, err
 	}

@@ -69,6 +69,16 @@ type COE struct {
 	CreatedAt   time.Time // when the ticket was created; zero before
 	LinkedAt    time.Time // remote link to PagerDuty ensured
 	NotedAt     time.Time // note with the COE link added to the incident
+	// RollupComment is the id of the Jira comment holding the action-item
+	// table, edited in place.
+	RollupComment string
+	// CompletedAt is when the last action item closed; zero while any is open.
+	CompletedAt time.Time
+	// Repo is the GitHub repository a routing rule chose for the action
+	// items ("" when no rule chose one).
+	Repo           string
+	IncidentURL    string
+	IncidentNumber int
 }
 
 // COEStep is a follow-up step after the ticket exists.
@@ -120,6 +130,8 @@ type Store interface {
 	// ListCOEs returns COEs created in [since, until), newest first.
 	ListCOEs(ctx context.Context, since, until time.Time) ([]COE, error)
 
+	ItemStore
+
 	// Jobs lists jobs in the given states ("available", "retryable",
 	// "running", "scheduled", "cancelled", "discarded", "completed").
 	Jobs(ctx context.Context, states ...string) ([]JobInfo, error)
@@ -147,6 +159,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// JobTimeout bounds one job run.
 	JobTimeout time.Duration
+	// PeriodicJobs are enqueued by the elected leader only: once per
+	// period cluster-wide.
+	PeriodicJobs []*river.PeriodicJob
 	// FetchPollInterval is how often idle workers look for jobs; small in
 	// tests and the demo.
 	FetchPollInterval time.Duration
