@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/connectors/github/ghtest"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
 	"github.com/coesync/coesync/sync/store"
@@ -27,12 +28,27 @@ const (
 	demoSecret    = "demo-webhook-secret"
 	demoJiraUser  = "coesync@example.com"
 	demoJiraToken = "demo-jira-token"
+	demoGHSecret  = "demo-github-webhook-secret"
+	demoJiraHook  = "demo-jira-webhook-secret"
+	demoRepo      = "acme/checkout"
 )
+
+// demoWorkflow is a Jira workflow where any status can go to Done, as in
+// Jira's simplified workflows, with Reopen back from Done.
+func demoWorkflow() []jiratest.Transition {
+	return []jiratest.Transition{
+		{ID: "11", Name: "To Do", From: []string{"In Progress"}, To: "To Do"},
+		{ID: "21", Name: "In Progress", From: []string{"To Do"}, To: "In Progress"},
+		{ID: "31", Name: "Done", From: []string{"To Do", "In Progress"}, To: "Done"},
+		{ID: "41", Name: "Reopen", From: []string{"Done"}, To: "To Do"},
+	}
+}
 
 // demoEnv is a coesync process wired to fakes of PagerDuty and Jira.
 type demoEnv struct {
 	PD      *pdtest.Server
 	Jira    *jiratest.Server
+	GitHub  *ghtest.Server
 	App     *App
 	URL     string // coesync's base URL
 	dir     string
@@ -46,11 +62,17 @@ type demoOptions struct {
 	searchLag    time.Duration
 	searchSettle time.Duration
 	pdFrom       string
+	// edit adjusts the configuration (tests).
+	edit func(*config.Config)
+	// jiraWorkflow overrides demoWorkflow (tests of missing transitions).
+	jiraWorkflow []jiratest.Transition
+	// noWebhooks leaves the fakes silent: only reconcile sees changes.
+	noWebhooks bool
 }
 
 // demoConfig is the configuration a real deployment would give through
 // COESYNC_* variables, pointing at the fakes.
-func demoConfig(pdURL, jiraURL, dbPath, from string) config.Config {
+func demoConfig(pdURL, jiraURL, ghURL, dbPath, from string) config.Config {
 	c := config.Defaults()
 	c.ListenAddr = "127.0.0.1:0"
 	c.DatabaseURL = config.DSN(dbPath)
@@ -62,15 +84,26 @@ func demoConfig(pdURL, jiraURL, dbPath, from string) config.Config {
 	c.JiraUser = demoJiraUser
 	c.JiraToken = demoJiraToken
 	c.JiraProject = "OPS"
+	c.GitHubAPIURL = ghURL
+	c.GitHubToken = ghtest.DefaultToken
+	c.GitHubRepo = demoRepo
+	c.GitHubWebhookSecret = demoGHSecret
+	c.JiraWebhookSecret = demoJiraHook
 	c.Workers = 4
 	c.HTTPTimeout = 10 * time.Second
+	c.ReconcileInterval = time.Hour // the demo and tests run reconcile by hand
 	return c
 }
 
 // startDemo starts the fakes and coesync on loopback.
 func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 	e := &demoEnv{PD: pdtest.New(demoPDToken)}
-	e.Jira = jiratest.New(jiratest.Options{User: demoJiraUser, Token: demoJiraToken, SearchLag: o.searchLag})
+	wf := o.jiraWorkflow
+	if wf == nil {
+		wf = demoWorkflow()
+	}
+	e.Jira = jiratest.New(jiratest.Options{User: demoJiraUser, Token: demoJiraToken, SearchLag: o.searchLag, Transitions: wf})
+	e.GitHub = ghtest.New(ghtest.Options{Repos: []string{demoRepo}, Quota: -1})
 	if o.dbPath == "" {
 		dir, err := os.MkdirTemp("", "coesync-demo-")
 		if err != nil {
@@ -80,7 +113,10 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		e.dir = dir
 		o.dbPath = filepath.Join(dir, "coesync.db")
 	}
-	cfg := demoConfig(e.PD.URL(), e.Jira.URL, o.dbPath, o.pdFrom)
+	cfg := demoConfig(e.PD.URL(), e.Jira.URL, e.GitHub.URL(), o.dbPath, o.pdFrom)
+	if o.edit != nil {
+		o.edit(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		e.Close()
 		return nil, err
@@ -98,6 +134,10 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		return nil, err
 	}
 	e.URL = "http://" + ln.Addr().String()
+	if !o.noWebhooks {
+		e.Jira.SendWebhooks(e.URL+"/webhooks/jira", demoJiraHook)
+		e.GitHub.SendWebhooks(e.URL+"/webhooks/github", demoGHSecret)
+	}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop, e.stopped = stop, make(chan error, 1)
 	go func() { e.stopped <- app.Serve(sctx, ln) }()
@@ -118,6 +158,7 @@ func (e *demoEnv) Close() error {
 	}
 	e.PD.Close()
 	e.Jira.Close()
+	e.GitHub.Close()
 	if e.dir != "" {
 		os.RemoveAll(e.dir)
 	}

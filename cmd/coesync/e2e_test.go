@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/engine"
@@ -63,9 +64,9 @@ func TestResolvedWebhookCreatesOneCompleteCOE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issues := e.Jira.Issues()
+	issues := coeTickets(e)
 	if len(issues) != 1 {
-		t.Fatalf("%d Jira issues, want 1", len(issues))
+		t.Fatalf("%d COE tickets in Jira, want 1", len(issues))
 	}
 	is := issues[0]
 	if is.Key != c.TicketKey {
@@ -199,7 +200,7 @@ func TestCrashAfterCreateBeforeMappingYieldsOneCOE(t *testing.T) {
 	if n := len(jira.Issues()); n != 1 {
 		t.Fatalf("before restart Jira has %d issues, want the 1 created before the crash", n)
 	}
-	cfg := demoConfig(pd.URL(), jira.URL, db, "")
+	cfg := demoConfig(pd.URL(), jira.URL, e.GitHub.URL(), db, "")
 	app, err := NewApp(ctx, cfg, o.log, appOptions{workers: true, pollInterval: 20 * time.Millisecond,
 		searchSettle: o.searchSettle, backoff: func(int) time.Duration { return 100 * time.Millisecond }})
 	if err != nil {
@@ -352,6 +353,17 @@ func TestUnknownIncidentFailsPermanentlyAndIsListed(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the job for an unknown incident did not fail permanently")
+}
+
+// coeTickets are the Jira issues that are not sub-tasks (action items).
+func coeTickets(e *demoEnv) []jiratest.Issue {
+	var out []jiratest.Issue
+	for _, is := range e.Jira.Issues() {
+		if is.Parent == "" {
+			out = append(out, is)
+		}
+	}
+	return out
 }
 
 func contains(xs []string, x string) bool {

@@ -101,18 +101,39 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(jobs) == 0 {
-		fmt.Fprintln(stdout, "no failed or waiting jobs")
-		return nil
+	items, err := st.ActionItems(ctx, "")
+	if err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tNEXT RUN\tARGS\tLAST ERROR")
-	for _, j := range jobs {
-		next := "-"
-		if j.State == "retryable" || j.State == "scheduled" || j.State == "available" {
-			next = j.ScheduledAt.UTC().Format(time.RFC3339)
+	if len(jobs) == 0 {
+		fmt.Fprintln(tw, "no failed or waiting jobs")
+	} else {
+		fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tNEXT RUN\tARGS\tLAST ERROR")
+		for _, j := range jobs {
+			next := "-"
+			if j.State == "retryable" || j.State == "scheduled" || j.State == "available" {
+				next = j.ScheduledAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, next, j.Args, oneLine(j.LastError, 160))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, next, j.Args, oneLine(j.LastError, 160))
+	}
+	// Sync problems are not job failures (retrying cannot fix them) but
+	// an operator must see them: missing transitions, deleted mirrors.
+	header := false
+	for _, it := range items {
+		if it.Problem == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(tw, "\nACTION ITEM\tCOE\tGITHUB\tPROBLEM")
+			header = true
+		}
+		gh := "-"
+		if it.Number != 0 {
+			gh = fmt.Sprintf("%s#%d", it.Repo, it.Number)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.JiraKey, it.COEKey, gh, oneLine(it.Problem, 160))
 	}
 	return tw.Flush()
 }

@@ -476,6 +476,29 @@ func (s *ItemSyncer) jiraGone(ctx context.Context, it store.ActionItem, log *slo
 	return s.Store.Enqueue(ctx, RollupJob(it.COEKey))
 }
 
+// leaseTTL outlives any job run (River's job timeout is 2 minutes), so a
+// lease is only ever taken over from a process that died holding it.
+const leaseTTL = 3 * time.Minute
+
+// exclusive runs fn holding the lease name; when another job holds it, the
+// job waits a moment and runs again.
+func (s *ItemSyncer) exclusive(ctx context.Context, name string, fn func() error) error {
+	owner := fmt.Sprintf("%p-%d", s, time.Now().UnixNano())
+	ok, err := s.Store.TryLock(ctx, name, owner, time.Now().Add(leaseTTL))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &WaitError{Wait: 100 * time.Millisecond, Reason: name + " is being synced by another job"}
+	}
+	defer func() {
+		if err := s.Store.Unlock(context.WithoutCancel(ctx), name, owner); err != nil {
+			s.Log.Warn("could not release lease", "lease", name, "err", err)
+		}
+	}()
+	return fn()
+}
+
 func (s *ItemSyncer) count(ctx context.Context, name string, n int) {
 	if n == 0 {
 		return

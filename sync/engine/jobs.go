@@ -127,9 +127,11 @@ func Workers(d *Drafter, r *Runner, m *metrics.Metrics) *river.Workers {
 	return ws
 }
 
-// uniqueWhileQueued makes a job unique among the ones not yet finished: a
-// second event for the same item while one sync is queued is absorbed, and
-// a later one runs again.
+// Sync and roll-up jobs are not unique in the queue: River counts a
+// running job as a duplicate, so an event arriving while the job for its
+// item runs would be dropped and its change missed. Every event gets its
+// job; a lease per item or COE in the store makes them run one at a time,
+// and each run compares with the last synced state, so repeats are cheap.
 var uniqueWhileQueued = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
@@ -164,8 +166,6 @@ type SyncItemArgs struct {
 // Kind implements river.JobArgs.
 func (SyncItemArgs) Kind() string { return "sync_action_item" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (SyncItemArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: uniqueWhileQueued} }
 
 // SyncItemJob is the job to enqueue when something about an item changed.
 func SyncItemJob(key, source string) store.Job {
@@ -180,8 +180,6 @@ type RollupArgs struct {
 // Kind implements river.JobArgs.
 func (RollupArgs) Kind() string { return "rollup_coe" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts.
-func (RollupArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: uniqueWhileQueued} }
 
 // RollupJob is the job to enqueue after an item of coeKey changed.
 func RollupJob(coeKey string) store.Job { return store.Job{Args: RollupArgs{COEKey: coeKey}} }
@@ -219,10 +217,14 @@ func AddItemWorkers(ws *river.Workers, s *ItemSyncer, rec *Reconciler, r *Runner
 	river.AddWorker(ws, &jobWorker[SeedItemsArgs]{runner: r, run: s.Seed,
 		log: func(a SeedItemsArgs) []any { return []any{"coe", a.COEKey} }})
 	river.AddWorker(ws, &jobWorker[SyncItemArgs]{runner: r,
-		run: func(ctx context.Context, a SyncItemArgs) error { return s.Sync(ctx, a.Key, a.Source) },
+		run: func(ctx context.Context, a SyncItemArgs) error {
+			return s.exclusive(ctx, "item:"+a.Key, func() error { return s.Sync(ctx, a.Key, a.Source) })
+		},
 		log: func(a SyncItemArgs) []any { return []any{"item", a.Key} }})
 	river.AddWorker(ws, &jobWorker[RollupArgs]{runner: r,
-		run: func(ctx context.Context, a RollupArgs) error { return s.Rollup(ctx, a.COEKey) },
+		run: func(ctx context.Context, a RollupArgs) error {
+			return s.exclusive(ctx, "coe:"+a.COEKey, func() error { return s.Rollup(ctx, a.COEKey) })
+		},
 		log: func(a RollupArgs) []any { return []any{"coe", a.COEKey} }})
 	river.AddWorker(ws, &jobWorker[ReconcileArgs]{runner: r,
 		run: func(ctx context.Context, _ ReconcileArgs) error { return rec.Reconcile(ctx) }})

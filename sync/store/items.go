@@ -80,6 +80,11 @@ type ItemStore interface {
 	// State and SetState keep small sync state (ETags, reconcile times).
 	State(ctx context.Context, key string) (string, error)
 	SetState(ctx context.Context, key, value string) error
+	// TryLock takes the lease name for owner until the given time, if it
+	// is free, expired or already owner's; Unlock releases it. Jobs on the
+	// same action item or COE use it to run one at a time.
+	TryLock(ctx context.Context, name, owner string, until time.Time) (bool, error)
+	Unlock(ctx context.Context, name, owner string) error
 	// Count adds n to a daily counter; Counts sums counters over [since, until).
 	Count(ctx context.Context, name string, at time.Time, n int) error
 	Counts(ctx context.Context, since, until time.Time) (map[string]int, error)

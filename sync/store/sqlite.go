@@ -72,6 +72,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		if n, _ := res.RowsAffected(); n > 0 {
 			s.log.Info("requeued jobs interrupted by a previous crash", "jobs", n)
 		}
+		if _, err := db.ExecContext(ctx, `DELETE FROM leases`); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: clear leases of a previous run: %w", err)
+		}
 	}
 	cfg := riverConfig(opts, s.log)
 	if s.river, err = river.NewClient(riversqlite.New(db), cfg); err != nil {
@@ -183,7 +187,8 @@ var sqliteMigrations = []string{
 	CREATE INDEX action_items_coe ON action_items (coe_key);
 	CREATE INDEX action_items_issue ON action_items (repo, number);
 	CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-	CREATE TABLE counters (name TEXT NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (name, day));`,
+	CREATE TABLE counters (name TEXT NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (name, day));
+	CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {

@@ -152,3 +152,23 @@ func (s *SQLite) Counts(ctx context.Context, since, until time.Time) (map[string
 	}
 	return out, rows.Err()
 }
+
+// TryLock implements ItemStore.
+func (s *SQLite) TryLock(ctx context.Context, name, owner string, until time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE leases.until < ? OR leases.owner = excluded.owner`, name, owner, until.UnixMilli(), time.Now().UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Unlock implements ItemStore.
+func (s *SQLite) Unlock(ctx context.Context, name, owner string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner); err != nil {
+		return fmt.Errorf("store: unlock %s: %w", name, err)
+	}
+	return nil
+}
