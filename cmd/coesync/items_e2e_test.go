@@ -482,4 +482,3 @@ func containsStr(xs []string, x string) bool {
 	}
 	return false
 }
-

@@ -166,7 +166,6 @@ type SyncItemArgs struct {
 // Kind implements river.JobArgs.
 func (SyncItemArgs) Kind() string { return "sync_action_item" }
 
-
 // SyncItemJob is the job to enqueue when something about an item changed.
 func SyncItemJob(key, source string) store.Job {
 	return store.Job{Args: SyncItemArgs{Key: key, Source: source}}
@@ -180,7 +179,6 @@ type RollupArgs struct {
 // Kind implements river.JobArgs.
 func (RollupArgs) Kind() string { return "rollup_coe" }
 
-
 // RollupJob is the job to enqueue after an item of coeKey changed.
 func RollupJob(coeKey string) store.Job { return store.Job{Args: RollupArgs{COEKey: coeKey}} }
 
@@ -191,7 +189,9 @@ type ReconcileArgs struct{}
 func (ReconcileArgs) Kind() string { return "reconcile" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (ReconcileArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{UniqueOpts: uniqueWhileQueued} }
+func (ReconcileArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: uniqueWhileQueued}
+}
 
 // jobWorker adapts a function to a River worker with the engine's retry
 // policy and outcome accounting.

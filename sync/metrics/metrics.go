@@ -24,7 +24,7 @@ type Metrics struct {
 	// SyncProblems counts what an operator must fix (missing transition,
 	// deleted mirror, no repository).
 	SyncProblems *prometheus.CounterVec // kind
-	IngestBatch prometheus.Histogram
+	IngestBatch  prometheus.Histogram
 }
 
 // New registers coesync's collectors (and the Go runtime's) on a new registry.
