@@ -38,6 +38,15 @@ func Run(t *testing.T, open Open) {
 	t.Run("COELifecycle", func(t *testing.T) { testCOELifecycle(t, open(t)) })
 	t.Run("COESkip", func(t *testing.T) { testCOESkip(t, open(t)) })
 	t.Run("ListCOEs", func(t *testing.T) { testListCOEs(t, open(t)) })
+	t.Run("COENewFields", func(t *testing.T) { testCOENewFields(t, open(t)) })
+	t.Run("COEByKey", func(t *testing.T) { testCOEByKey(t, open(t)) })
+	t.Run("COERollup", func(t *testing.T) { testCOERollup(t, open(t)) })
+	t.Run("ActionItemPutGet", func(t *testing.T) { testActionItemPutGet(t, open(t)) })
+	t.Run("ActionItemsList", func(t *testing.T) { testActionItemsList(t, open(t)) })
+	t.Run("SyncState", func(t *testing.T) { testSyncState(t, open(t)) })
+	t.Run("Counters", func(t *testing.T) { testCounters(t, open(t)) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
+	t.Run("LeaseConcurrent", func(t *testing.T) { testLeaseConcurrent(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
