@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/robfig/cron/v3"
 
 	"github.com/coesync/coesync/sync/coe"
 )
@@ -125,6 +126,21 @@ type Config struct {
 	LogLevel string `envconfig:"COESYNC_LOG_LEVEL" default:"info"`
 	// LogFormat is "text" or "json".
 	LogFormat string `envconfig:"COESYNC_LOG_FORMAT" default:"text"`
+
+	// ReportTimezone is the time zone of report periods (IANA name).
+	ReportTimezone string `envconfig:"COESYNC_REPORT_TIMEZONE" default:"UTC"`
+	// ReportStaleDraftDays: a COE draft older than this is called out.
+	ReportStaleDraftDays int `envconfig:"COESYNC_REPORT_STALE_DRAFT_DAYS" default:"7"`
+	// ReportSchedule is when the weekly report is delivered (cron, in
+	// ReportTimezone).
+	ReportSchedule string `envconfig:"COESYNC_REPORT_SCHEDULE" default:"0 9 * * MON"`
+	// ReportSlackWebhookURL is a Slack incoming webhook; the URL is the
+	// credential, so it is a secret.
+	ReportSlackWebhookURL Secret `envconfig:"COESYNC_REPORT_SLACK_WEBHOOK_URL"`
+	// ReportGitHubIssue is "owner/repo#N": the report is commented there.
+	ReportGitHubIssue string `envconfig:"COESYNC_REPORT_GITHUB_ISSUE"`
+	// ReportDir receives the Markdown report as a file per period.
+	ReportDir string `envconfig:"COESYNC_REPORT_DIR"`
 }
 
 // Defaults returns the configuration with every default of the table in
@@ -320,6 +336,29 @@ func (c Config) Validate() error {
 	if c.JiraActionLinkType == "" {
 		p.addf("COESYNC_JIRA_ACTION_LINK_TYPE", `empty; unset it for the default "Relates"`)
 	}
+	_, tzErr := time.LoadLocation(c.ReportTimezone)
+	if tzErr != nil || c.ReportTimezone == "" {
+		p.addf("COESYNC_REPORT_TIMEZONE", "want an IANA time zone such as Europe/Berlin, got %s", quote(c.ReportTimezone))
+	}
+	if c.ReportStaleDraftDays < 1 {
+		p.addf("COESYNC_REPORT_STALE_DRAFT_DAYS", "want at least 1, got %d", c.ReportStaleDraftDays)
+	}
+	if _, err := c.ReportCron(); err != nil && tzErr == nil {
+		p.addf("COESYNC_REPORT_SCHEDULE", "want a cron schedule such as \"0 9 * * MON\", got %s: %v", quote(c.ReportSchedule), err)
+	}
+	if c.ReportGitHubIssue != "" {
+		if _, _, ok := c.ReportIssue(); !ok {
+			p.addf("COESYNC_REPORT_GITHUB_ISSUE", "want owner/repo#N, got %s", quote(c.ReportGitHubIssue))
+		} else if c.GitHubToken == "" {
+			p.addf("COESYNC_GITHUB_TOKEN", "required when COESYNC_REPORT_GITHUB_ISSUE is set")
+		}
+	}
+	if c.ReportSlackWebhookURL != "" {
+		if u, err := url.Parse(c.ReportSlackWebhookURL.Reveal()); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			// The value is a credential: do not echo it.
+			p.addf("COESYNC_REPORT_SLACK_WEBHOOK_URL", "want an https URL")
+		}
+	}
 	if c.ReconcileInterval <= 0 {
 		p.addf("COESYNC_RECONCILE_INTERVAL", "want a positive duration, got %s", c.ReconcileInterval)
 	}
@@ -429,3 +468,35 @@ func (e *prefixedError) Error() string {
 }
 
 func (e *prefixedError) Unwrap() error { return e.err }
+
+// ReportLocation is the report's time zone (UTC when invalid; Validate
+// reports that).
+func (c Config) ReportLocation() *time.Location {
+	loc, err := time.LoadLocation(c.ReportTimezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// ReportCron parses COESYNC_REPORT_SCHEDULE in the report's time zone.
+func (c Config) ReportCron() (cron.Schedule, error) {
+	spec := strings.TrimSpace(c.ReportSchedule)
+	if !strings.HasPrefix(spec, "CRON_TZ=") && !strings.HasPrefix(spec, "TZ=") {
+		spec = "CRON_TZ=" + c.ReportTimezone + " " + spec
+	}
+	return cron.ParseStandard(spec)
+}
+
+// ReportIssue splits COESYNC_REPORT_GITHUB_ISSUE.
+func (c Config) ReportIssue() (repo string, number int, ok bool) {
+	repo, n, found := strings.Cut(c.ReportGitHubIssue, "#")
+	if !found || !validRepo(repo) {
+		return "", 0, false
+	}
+	number, err := strconv.Atoi(n)
+	if err != nil || number < 1 {
+		return "", 0, false
+	}
+	return repo, number, true
+}

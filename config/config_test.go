@@ -95,6 +95,9 @@ func TestLoadDefaults(t *testing.T) {
 		HTTPTimeout:             30 * time.Second,
 		LogLevel:                "info",
 		LogFormat:               "text",
+		ReportTimezone:          "UTC",
+		ReportStaleDraftDays:    7,
+		ReportSchedule:          "0 9 * * MON",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -180,6 +183,9 @@ func TestLoadEverything(t *testing.T) {
 		HTTPTimeout:             10 * time.Second,
 		LogLevel:                "DEBUG",
 		LogFormat:               "json",
+		ReportTimezone:          "UTC",
+		ReportStaleDraftDays:    7,
+		ReportSchedule:          "0 9 * * MON",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -264,6 +270,9 @@ func TestLoadErrors(t *testing.T) {
 		{"github repo dotdot", []string{"COESYNC_GITHUB_REPO", "acme/.."}, `COESYNC_GITHUB_REPO: want owner/name, got "acme/.."`},
 		{"github repo without token", []string{"COESYNC_GITHUB_REPO", "acme/ops"}, `COESYNC_GITHUB_TOKEN: required when COESYNC_GITHUB_REPO is set`},
 		{"github repo ok", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops.api_v2", "COESYNC_GITHUB_TOKEN", "t", "COESYNC_GITHUB_WEBHOOK_SECRET", "s"}, ""},
+		{"report tz", []string{"COESYNC_REPORT_TIMEZONE", "Mars/Olympus"}, `COESYNC_REPORT_TIMEZONE: want an IANA time zone such as Europe/Berlin, got "Mars/Olympus"`},
+		{"report issue", []string{"COESYNC_REPORT_GITHUB_ISSUE", "acme/ops"}, `COESYNC_REPORT_GITHUB_ISSUE: want owner/repo#N, got "acme/ops"`},
+		{"report slack url not echoed", []string{"COESYNC_REPORT_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/SECRETSECRET"}, `COESYNC_REPORT_SLACK_WEBHOOK_URL: want an https URL`},
 		{"github without webhook secret", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops", "COESYNC_GITHUB_TOKEN", "t"}, "COESYNC_GITHUB_WEBHOOK_SECRET: required when COESYNC_GITHUB_TOKEN is set, unless COESYNC_INSECURE_SKIP_VERIFY=true"},
 		{"subtask type empty", []string{"COESYNC_JIRA_SUBTASK_TYPE", ""}, `COESYNC_JIRA_SUBTASK_TYPE: empty; unset it for the default "Sub-task"`},
 		{"link type empty", []string{"COESYNC_JIRA_ACTION_LINK_TYPE", ""}, `COESYNC_JIRA_ACTION_LINK_TYPE: empty; unset it for the default "Relates"`},

@@ -152,6 +152,7 @@ func (c *Client) item(w *wireItem) coe.JiraItem {
 	if f.Status != nil {
 		it.Status = f.Status.Name
 		it.Done = strings.EqualFold(f.Status.StatusCategory.Key, "done")
+		it.Category = strings.ToLower(f.Status.StatusCategory.Key)
 	}
 	if f.IssueType != nil {
 		it.IssueType, it.Subtask = f.IssueType.Name, f.IssueType.Subtask

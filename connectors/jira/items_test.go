@@ -96,7 +96,7 @@ func TestGetItem(t *testing.T) {
 			key:  sub.Key,
 			want: coe.JiraItem{
 				ID: sub.ID, Key: sub.Key, URL: srv.URL + "/browse/" + sub.Key, Project: "OPS", IssueType: "Sub-task", Subtask: true,
-				Summary: "Add alert", Status: "To Do", AssigneeID: "acc-1", AssigneeEmail: "ana@example.com", AssigneeName: "Ana Alves",
+				Summary: "Add alert", Status: "To Do", Category: "new", AssigneeID: "acc-1", AssigneeEmail: "ana@example.com", AssigneeName: "Ana Alves",
 				Due: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Priority: "High", Labels: []string{actionLabel, "db"}, Parent: parent.Key,
 				Links:   []coe.JiraLink{{Type: "Blocks", Key: other.Key, Outward: true}, {Type: "Relates", Key: parent.Key}},
 				Created: t0, Updated: t0.Add(time.Hour),
@@ -107,7 +107,7 @@ func TestGetItem(t *testing.T) {
 			key:  strings.ToLower(other.Key),
 			want: coe.JiraItem{
 				ID: other.ID, Key: other.Key, URL: srv.URL + "/browse/" + other.Key, Project: "OPS", IssueType: "Task",
-				Summary: "Related fix", Status: "Closed", Done: true, Priority: "Medium", Labels: []string{actionLabel},
+				Summary: "Related fix", Status: "Closed", Done: true, Category: "done", Priority: "Medium", Labels: []string{actionLabel},
 				Links:   []coe.JiraLink{{Type: "Blocks", Key: sub.Key}},
 				Created: t0, Updated: t1,
 			},
@@ -117,7 +117,7 @@ func TestGetItem(t *testing.T) {
 			key:  parent.Key,
 			want: coe.JiraItem{
 				ID: parent.ID, Key: parent.Key, URL: srv.URL + "/browse/" + parent.Key, Project: "OPS", IssueType: "Task",
-				Summary: "COE: db down", Status: "To Do", Priority: "Medium", Labels: []string{"coe"},
+				Summary: "COE: db down", Status: "To Do", Category: "new", Priority: "Medium", Labels: []string{"coe"},
 				Links:   []coe.JiraLink{{Type: "Relates", Key: sub.Key, Outward: true}},
 				Created: t0, Updated: t0.Add(time.Hour),
 			},

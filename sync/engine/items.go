@@ -24,6 +24,7 @@ const ActionItemLabel = "coe-action-item"
 type ItemSyncStore interface {
 	store.ItemStore
 	ListCOEs(ctx context.Context, since, until time.Time) ([]store.COE, error)
+	SetCOECategory(ctx context.Context, ticketKey, category string) error
 	Enqueue(ctx context.Context, jobs ...store.Job) error
 }
 

@@ -52,10 +52,22 @@ type Runner struct {
 	Metrics *metrics.Metrics
 	// Backoff overrides the retry schedule (tests); nil means Backoff.
 	Backoff func(attempt int) time.Duration
+	// Count persists a daily counter for the weekly report (rate-limit
+	// waits, failed jobs); may be nil.
+	Count func(ctx context.Context, name string, at time.Time, n int) error
+}
+
+func (r *Runner) count(ctx context.Context, name string) {
+	if r.Count == nil {
+		return
+	}
+	if err := r.Count(context.WithoutCancel(ctx), name, time.Now(), 1); err != nil {
+		r.Log.Warn("could not count", "counter", name, "err", err)
+	}
 }
 
 // result maps a job error to River's vocabulary and records the outcome.
-func (r *Runner) result(kind string, attempt int, err error, log *slog.Logger) error {
+func (r *Runner) result(ctx context.Context, kind string, attempt int, err error, log *slog.Logger) error {
 	outcome := "ok"
 	defer func() {
 		if r.Metrics != nil {
@@ -75,10 +87,12 @@ func (r *Runner) result(kind string, attempt int, err error, log *slog.Logger) e
 	switch k {
 	case RateLimited:
 		outcome = "rate_limited"
+		r.count(ctx, store.CounterRateLimitWaits)
 		log.Warn("rate limited, waiting", "wait", after, "err", err)
 		return river.JobSnooze(max(after, time.Second))
 	case Permanent:
 		outcome = "failed"
+		r.count(ctx, store.CounterJobsFailed)
 		log.Error("job failed permanently", "attempt", attempt, "err", err)
 		return river.JobCancel(err)
 	default:
@@ -112,7 +126,7 @@ func (w *DraftCOEWorker) Work(ctx context.Context, job *river.Job[DraftCOEArgs])
 	if err == nil && outcome == OutcomeCreated && w.Metrics != nil {
 		w.Metrics.COEsCreated.Inc()
 	}
-	return w.Runner.result(job.Kind, job.Attempt, err, log)
+	return w.Runner.result(ctx, job.Kind, job.Attempt, err, log)
 }
 
 // NextRetry implements river.Worker.
@@ -207,7 +221,7 @@ func (w *jobWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	if w.log != nil {
 		attrs = append(attrs, w.log(job.Args)...)
 	}
-	return w.runner.result(job.Kind, job.Attempt, w.run(ctx, job.Args), w.runner.Log.With(attrs...))
+	return w.runner.result(ctx, job.Kind, job.Attempt, w.run(ctx, job.Args), w.runner.Log.With(attrs...))
 }
 
 func (w *jobWorker[T]) NextRetry(job *river.Job[T]) time.Time { return w.runner.nextRetry(job.Attempt) }
@@ -228,4 +242,11 @@ func AddItemWorkers(ws *river.Workers, s *ItemSyncer, rec *Reconciler, r *Runner
 		log: func(a RollupArgs) []any { return []any{"coe", a.COEKey} }})
 	river.AddWorker(ws, &jobWorker[ReconcileArgs]{runner: r,
 		run: func(ctx context.Context, _ ReconcileArgs) error { return rec.Reconcile(ctx) }})
+}
+
+// AddReportWorker registers the weekly report delivery.
+func AddReportWorker(ws *river.Workers, rep *Reporter, r *Runner) {
+	river.AddWorker(ws, &jobWorker[DeliverReportArgs]{runner: r, run: func(ctx context.Context, _ DeliverReportArgs) error {
+		return rep.Deliver(ctx)
+	}})
 }

@@ -100,6 +100,13 @@ func (r *Reconciler) jira(ctx context.Context, start time.Time, projects []strin
 			return fmt.Errorf("reconcile Jira project %s: %w", p, err)
 		}
 		for _, ji := range changed {
+			if coeKeys[ji.Key] {
+				// A COE ticket: remember whether it left its draft state.
+				if err := r.Store.SetCOECategory(ctx, ji.Key, ji.Category); err != nil {
+					return err
+				}
+				continue
+			}
 			_, known := byKey[ji.Key]
 			isItem := known || coeKeys[ji.Parent] || ji.HasLabel(ActionItemLabel)
 			if !isItem {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +57,12 @@ type Server struct {
 	Metrics            *metrics.Metrics
 	Log                *slog.Logger
 	Now                func() time.Time
-	// Extra routes (report pages, more webhooks) added by later features.
-	Extra map[string]http.Handler
+	// Reports serves GET /report and the status page GET /; nil leaves
+	// them out.
+	Reports *engine.Reporter
+	// Counter counts rejected deliveries for the weekly report (a buffer
+	// flushed to the store, off the request path); may be nil.
+	Counter interface{ Add(name string) }
 }
 
 // Handler returns the routes.
@@ -74,8 +79,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
 	}
-	for p, h := range s.Extra {
-		mux.Handle(p, h)
+	if s.Reports != nil {
+		mux.HandleFunc("GET /report", s.reportPage)
+		mux.HandleFunc("GET /{$}", s.statusPage)
 	}
 	return mux
 }
@@ -119,6 +125,9 @@ func (s *Server) count(src *Source, outcome string) {
 // three drops.
 func (s *Server) reject(w http.ResponseWriter, src *Source, status int, outcome, msg string) {
 	s.count(src, outcome)
+	if s.Counter != nil {
+		s.Counter.Add(engine.CounterWebhookRejected + strings.TrimPrefix(outcome, "rejected_"))
+	}
 	http.Error(w, msg, status)
 }
 
@@ -178,6 +187,9 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 		w.WriteHeader(http.StatusAccepted)
 		if dup {
 			s.count(src, "duplicate")
+			if s.Counter != nil {
+				s.Counter.Add(engine.CounterWebhookDuplicate + src.Name)
+			}
 			io.WriteString(w, `{"status":"duplicate"}`)
 			return
 		}

@@ -96,6 +96,10 @@ func riverConfig(opts Options, log *slog.Logger) *river.Config {
 		// Completed jobs keep their unique key for a day, so a late
 		// duplicate delivery is refused by the queue as well as the store.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
+		// Failed jobs stay listed (coesync status, the weekly report) for a
+		// month, not River's default day.
+		CancelledJobRetentionPeriod: 30 * 24 * time.Hour,
+		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
 	}
 	if cfg.JobTimeout == 0 {
 		cfg.JobTimeout = 2 * time.Minute
@@ -188,7 +192,9 @@ var sqliteMigrations = []string{
 	CREATE INDEX action_items_issue ON action_items (repo, number);
 	CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 	CREATE TABLE counters (name TEXT NOT NULL, day INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (name, day));
-	CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);`,
+	CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);
+	ALTER TABLE coes ADD COLUMN ticket_category TEXT NOT NULL DEFAULT '';
+	CREATE INDEX deliveries_received ON deliveries (received_at);`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
@@ -286,7 +292,7 @@ func (s *SQLite) Enqueue(ctx context.Context, jobs ...Job) error {
 
 const coeColumns = `incident_id, state, label, rule, project, ticket_key, ticket_id, ticket_url, title,
 	service_id, service_name, teams, intent_at, created_at, linked_at, noted_at, rollup_comment, completed_at,
-	repo, incident_url, incident_number`
+	repo, incident_url, incident_number, ticket_category`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -295,7 +301,7 @@ func scanCOE(r scanner) (COE, error) {
 	var intent, created, linked, noted, completed int64
 	err := r.Scan(&c.IncidentID, &c.State, &c.Label, &c.Rule, &c.Project, &c.TicketKey, &c.TicketID, &c.TicketURL,
 		&c.Title, &c.ServiceID, &c.ServiceName, &c.Teams, &intent, &created, &linked, &noted, &c.RollupComment, &completed,
-		&c.Repo, &c.IncidentURL, &c.IncidentNumber)
+		&c.Repo, &c.IncidentURL, &c.IncidentNumber, &c.TicketCategory)
 	c.IntentAt, c.CreatedAt, c.LinkedAt, c.NotedAt = fromMilli(intent), fromMilli(created), fromMilli(linked), fromMilli(noted)
 	c.CompletedAt = fromMilli(completed)
 	return c, err
@@ -328,11 +334,11 @@ func (s *SQLite) COE(ctx context.Context, incidentID string) (COE, error) {
 }
 
 func (s *SQLite) insertCOE(ctx context.Context, c COE) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (incident_id) DO NOTHING`,
 		c.IncidentID, c.State, c.Label, c.Rule, c.Project, c.TicketKey, c.TicketID, c.TicketURL, c.Title,
 		c.ServiceID, c.ServiceName, c.Teams, toMilli(c.IntentAt), toMilli(c.CreatedAt), toMilli(c.LinkedAt), toMilli(c.NotedAt),
-		c.RollupComment, toMilli(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber)
+		c.RollupComment, toMilli(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory)
 	if err != nil {
 		return false, err
 	}

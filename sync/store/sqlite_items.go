@@ -172,3 +172,31 @@ func (s *SQLite) Unlock(ctx context.Context, name, owner string) error {
 	}
 	return nil
 }
+
+// SetCOECategory implements Store.
+func (s *SQLite) SetCOECategory(ctx context.Context, key, category string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE coes SET ticket_category = ? WHERE ticket_key = ? AND ticket_key <> ''`, category, key); err != nil {
+		return fmt.Errorf("store: set category of %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeliveryCounts implements Store.
+func (s *SQLite) DeliveryCounts(ctx context.Context, since, until time.Time) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, COUNT(*) FROM deliveries WHERE received_at >= ? AND received_at < ? GROUP BY source`,
+		since.UnixMilli(), until.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: count deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var src string
+		var n int
+		if err := rows.Scan(&src, &n); err != nil {
+			return nil, fmt.Errorf("store: count deliveries: %w", err)
+		}
+		out[src] = n
+	}
+	return out, rows.Err()
+}

@@ -79,6 +79,9 @@ type COE struct {
 	Repo           string
 	IncidentURL    string
 	IncidentNumber int
+	// TicketCategory is the Jira status category of the COE ticket as last
+	// seen ("new" while it is a draft nobody picked up, "" if never seen).
+	TicketCategory string
 }
 
 // COEStep is a follow-up step after the ticket exists.
@@ -127,6 +130,10 @@ type Store interface {
 	SkipCOE(ctx context.Context, c COE) error
 	// MarkCOE records that a follow-up step is done.
 	MarkCOE(ctx context.Context, incidentID string, step COEStep, at time.Time) error
+	// SetCOECategory records the status category of a COE ticket.
+	SetCOECategory(ctx context.Context, ticketKey, category string) error
+	// DeliveryCounts counts stored webhook deliveries by source in [since, until).
+	DeliveryCounts(ctx context.Context, since, until time.Time) (map[string]int, error)
 	// ListCOEs returns COEs created in [since, until), newest first.
 	ListCOEs(ctx context.Context, since, until time.Time) ([]COE, error)
 
