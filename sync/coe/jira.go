@@ -24,6 +24,8 @@ type JiraItem struct {
 	// Done is true when the status is in Jira's "done" status category,
 	// whatever the status is called.
 	Done bool
+	// Category is the status category key: "new", "indeterminate" or "done".
+	Category string
 	// The assignee; all empty when unassigned. Jira Cloud hides the email
 	// of most users, so AssigneeEmail is often empty.
 	AssigneeID    string // accountId
