@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -16,6 +17,7 @@ import (
 	"github.com/coesync/coesync/connectors/github"
 	"github.com/coesync/coesync/connectors/jira"
 	"github.com/coesync/coesync/connectors/pagerduty"
+	"github.com/coesync/coesync/connectors/slack"
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/metrics"
@@ -39,6 +41,8 @@ type App struct {
 	// Items and Reconciler are nil when GitHub is not configured.
 	Items      *engine.ItemSyncer
 	Reconciler *engine.Reconciler
+	Reporter   *engine.Reporter
+	Counters   *store.CounterBuffer
 	Handler    http.Handler
 }
 
@@ -128,6 +132,10 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	}
 	d.Now = o.now
 	runner := &engine.Runner{Log: log, Metrics: m, Backoff: o.backoff}
+	reporter, err := newReporter(cfg, c, log, o.now)
+	if err != nil {
+		return nil, err
+	}
 	sopts := store.Options{Logger: log, MaxWorkers: cfg.Workers, FetchPollInterval: o.pollInterval}
 
 	// Action items need GitHub; without a token coesync drafts COEs only.
@@ -146,11 +154,17 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	}
 	if o.workers {
 		sopts.Workers = engine.Workers(d, runner, m)
+		engine.AddReportWorker(sopts.Workers, reporter, runner)
+		// Run on start as well as on schedule: a process that was down at
+		// the scheduled time delivers the missed report when it comes back.
+		sopts.PeriodicJobs = append(sopts.PeriodicJobs, river.NewPeriodicJob(reporter.Schedule,
+			func() (river.JobArgs, *river.InsertOpts) { return engine.DeliverReportArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "deliver_report"}))
 		if syncer != nil {
 			engine.AddItemWorkers(sopts.Workers, syncer, rec, runner)
-			sopts.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+			sopts.PeriodicJobs = append(sopts.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return engine.ReconcileArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true})}
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile"}))
 		}
 	}
 	st, err := openStore(ctx, cfg, sopts)
@@ -158,7 +172,10 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		return nil, err
 	}
 	d.Store = st
-	a := &App{Cfg: cfg, Log: log, Metrics: m, Store: st, Drafter: d, Items: syncer, Reconciler: rec}
+	reporter.Store = st
+	runner.Count = st.Count
+	a := &App{Cfg: cfg, Log: log, Metrics: m, Store: st, Drafter: d, Items: syncer, Reconciler: rec, Reporter: reporter,
+		Counters: &store.CounterBuffer{Count: st.Count}}
 	if syncer != nil {
 		syncer.Store, rec.Store = st, st
 		seed := cfg.SeedActionItems
@@ -188,9 +205,37 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 			decodeJira)
 	}
 	srv := &server.Server{Webhooks: hooks, InsecureSkipVerify: cfg.InsecureSkipVerify,
-		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now}
+		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now, Reports: reporter, Counter: a.Counters}
 	a.Handler = srv.Handler()
 	return a, nil
+}
+
+// newReporter builds the weekly report and its sinks (store set later).
+func newReporter(cfg config.Config, c clients, log *slog.Logger, now func() time.Time) (*engine.Reporter, error) {
+	sched, err := cfg.ReportCron()
+	if err != nil {
+		return nil, fmt.Errorf("COESYNC_REPORT_SCHEDULE: %w", err)
+	}
+	r := &engine.Reporter{Location: cfg.ReportLocation(), StaleDraftDays: cfg.ReportStaleDraftDays, PublicURL: cfg.PublicURL,
+		ReconcileInterval: cfg.ReconcileInterval, Schedule: sched, Now: now, Log: log}
+	if cfg.ReportSlackWebhookURL != "" {
+		sc, err := slack.New(slack.Options{WebhookURL: cfg.ReportSlackWebhookURL.Reveal(), Timeout: cfg.HTTPTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("COESYNC_REPORT_SLACK_WEBHOOK_URL: %w", err)
+		}
+		page := ""
+		if cfg.PublicURL != "" {
+			page = strings.TrimSuffix(cfg.PublicURL, "/") + "/report"
+		}
+		r.Sinks = append(r.Sinks, engine.SlackReportSink{Poster: sc, PageURL: page})
+	}
+	if repo, n, ok := cfg.ReportIssue(); ok && c.github != nil {
+		r.Sinks = append(r.Sinks, engine.GitHubReportSink{Issues: c.github, Repo: repo, Number: n})
+	}
+	if cfg.ReportDir != "" {
+		r.Sinks = append(r.Sinks, engine.DirReportSink{Dir: cfg.ReportDir})
+	}
+	return r, nil
 }
 
 // decodeGitHub adapts the connector's decoder: pings and events coesync
@@ -224,9 +269,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- hs.Serve(ln) }()
 	a.Log.Info("coesync serving", "addr", ln.Addr().String())
 	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case serveErr = <-errc:
+			break wait
+		case now := <-tick.C:
+			if err := a.Counters.Flush(ctx, now); err != nil {
+				a.Log.Warn("could not persist counters", "err", err)
+			}
+		}
 	}
 	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
@@ -235,6 +291,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.Log.Warn("http shutdown", "err", err)
 	}
 	a.Committer.Close()
+	if err := a.Counters.Flush(sctx, time.Now()); err != nil {
+		a.Log.Warn("could not persist counters", "err", err)
+	}
 	if err := a.Store.Stop(sctx); err != nil {
 		// Jobs still running are cancelled; River hands them back to the
 		// queue and the next start runs them again (every step is idempotent).

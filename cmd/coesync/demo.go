@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/coesync/coesync/connectors/github/ghtest"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+	"github.com/coesync/coesync/sync/report"
 	"github.com/coesync/coesync/sync/store"
 )
 
@@ -93,6 +95,76 @@ func demoConfig(pdURL, jiraURL, ghURL, dbPath, from string) config.Config {
 	c.HTTPTimeout = 10 * time.Second
 	c.ReconcileInterval = time.Hour // the demo and tests run reconcile by hand
 	return c
+}
+
+func coeTicketKeys(e *demoEnv) []string {
+	var keys []string
+	for _, is := range e.Jira.Issues() {
+		if is.Parent == "" {
+			keys = append(keys, is.Key)
+		}
+	}
+	return keys
+}
+
+// demoActionItems shows the action items of the rich incident's COE
+// mirrored to GitHub, and one of them closed on GitHub flowing back to Jira.
+func demoActionItems(ctx context.Context, e *demoEnv, stdout io.Writer) error {
+	c, err := e.App.Store.COE(ctx, "PDEMO01")
+	if err != nil {
+		return err
+	}
+	var items []store.ActionItem
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if items, err = e.App.Store.ActionItems(ctx, c.TicketKey); err != nil {
+			return err
+		}
+		linked := 0
+		for _, it := range items {
+			if it.Number != 0 {
+				linked++
+			}
+		}
+		if linked == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("action items of %s were not mirrored in time (%d of 2)", c.TicketKey, linked)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	fmt.Fprintf(stdout, "=== Action items of %s: proposed in PagerDuty notes, created as Jira sub-tasks, mirrored to GitHub\n", c.TicketKey)
+	for _, it := range items {
+		fmt.Fprintf(stdout, "    %-7s → %s#%d  %q\n", it.JiraKey, it.Repo, it.Number, it.Title)
+	}
+	it := items[0]
+	fmt.Fprintf(stdout, "\nSomeone closes %s#%d on GitHub as completed...\n", it.Repo, it.Number)
+	if err := e.GitHub.CloseIssue(it.Repo, it.Number, "completed"); err != nil {
+		return err
+	}
+	for deadline = time.Now().Add(20 * time.Second); ; {
+		is, _ := e.Jira.Issue(it.JiraKey)
+		if is.Status == "Done" {
+			fmt.Fprintf(stdout, "    → coesync transitioned %s to %s in Jira (webhook → sync job), without echoing back.\n\n", it.JiraKey, is.Status)
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not follow its GitHub issue", it.JiraKey)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	// The roll-up comment on the COE is edited in place.
+	for deadline = time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+		is, _ := e.Jira.Issue(c.TicketKey)
+		for _, cm := range is.Comments {
+			if strings.Contains(cm.Body, "coesync:rollup") && strings.Contains(cm.Body, "1 of 2 closed") {
+				fmt.Fprintf(stdout, "The COE %s shows the roll-up (one comment, kept current):\n\n%s\n\n", c.TicketKey, cm.Body)
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("roll-up on %s not updated", c.TicketKey)
 }
 
 // startDemo starts the fakes and coesync on loopback.
@@ -269,11 +341,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "=== %s  %s\n    labels %v, priority %s, remote links %d, PagerDuty note added: %v\n\n%s\n\n",
 			is.Key, is.Summary, is.Labels, is.Priority, len(is.RemoteLinks), !c.NotedAt.IsZero(), is.Description)
 	}
-	fmt.Fprintf(stdout, "Jira now holds %d COE tickets for %d incidents (%d create calls).\n", len(e.Jira.Issues()), len(incidents), e.Jira.Count(http.MethodPost, "/rest/api/2/issue"))
+	fmt.Fprintf(stdout, "Jira holds %d COE tickets for %d incidents (%d webhook deliveries, 1 create each).\n\n",
+		len(coeTicketKeys(e)), len(incidents), 3*len(incidents))
+
+	if err := demoActionItems(ctx, e, stdout); err != nil {
+		return err
+	}
+	// One reconcile pass, as the periodic job would run it, so the report's
+	// sync health has something to say.
+	if err := e.App.Reconciler.Reconcile(ctx); err != nil {
+		return err
+	}
+	e.App.Counters.Flush(ctx, time.Now())
+	rep, err := e.App.Reporter.Build(ctx, report.Period{Since: base.Add(-24 * time.Hour), Until: time.Now().UTC().Add(time.Minute), Label: "demo run"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "=== The weekly sync status report, for what the demo just did (coesync report; GET /report)\n\n%s\n", rep.Markdown())
 	fmt.Fprintf(stdout, "demo finished in %s\n", time.Since(start).Round(time.Millisecond))
 	if *keep {
-		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (POST /webhooks/pagerduty, GET /metrics, /healthz, /readyz)\n  PagerDuty  %s (token %q, webhook secret %q)\n  Jira       %s (user %q, token %q)\n",
-			e.URL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken)
+		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (status page /, weekly report /report, /metrics, /healthz, /readyz; webhooks /webhooks/{pagerduty,jira,github})\n  PagerDuty  %s (token %q, webhook secret %q)\n  Jira       %s (user %q, token %q)\n  GitHub     %s (token %q, repository %s)\n",
+			e.URL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken, e.GitHub.URL(), ghtest.DefaultToken, demoRepo)
 		<-ctx.Done()
 	}
 	return nil

@@ -5,6 +5,7 @@
 //	coesync serve         run the service
 //	coesync preview ID    render the COE of a real incident, writing nothing
 //	coesync status        list failed and waiting jobs
+//	coesync report        print the weekly sync status report
 //	coesync replay ID|--failed   run failed jobs again
 package main
 
@@ -27,7 +28,8 @@ commands:
   demo      run coesync against built-in fakes of PagerDuty and Jira (no accounts needed)
   serve     run the service (configured by COESYNC_* environment variables)
   preview   render the COE for a real incident to stdout, writing nothing
-  status    list failed and waiting jobs with their reasons
+  status    list failed and waiting jobs with their reasons, and action items out of step
+  report    print the weekly sync status report (--week 2026-W47 | --since DATE [--until DATE]) [--format markdown|html|json]
   replay    retry a job by id, or every failed job with --failed
 `
 
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPreview(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
 	case "replay":
 		return runReplay(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":

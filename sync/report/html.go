@@ -236,7 +236,7 @@ svg .yl{fill:var(--fg);font-size:11px}
 svg .val{fill:var(--fg);font-size:10px;font-variant-numeric:tabular-nums}
 svg .empty{font-size:12px}
 .bar.open{fill:var(--open)}.bar.closed{fill:var(--closed)}.bar.coe{fill:var(--coe);opacity:.65}.bar.coe.cur{opacity:1}.bar.overdue{fill:var(--overdue)}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr));gap:0 24px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:0 24px}
 .grid2>section{min-width:0}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;background:var(--card);border:1px solid var(--line);border-radius:10px}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
