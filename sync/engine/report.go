@@ -22,6 +22,8 @@ type ReportStore interface {
 	Jobs(ctx context.Context, states ...string) ([]store.JobInfo, error)
 	State(ctx context.Context, key string) (string, error)
 	SetState(ctx context.Context, key, value string) error
+	TryLock(ctx context.Context, name, owner string, until time.Time) (bool, error)
+	Unlock(ctx context.Context, name, owner string) error
 }
 
 // ReportSink is a place the weekly report is delivered to.
@@ -213,6 +215,17 @@ func (r *Reporter) Deliver(ctx context.Context) error {
 	if !ok || len(r.Sinks) == 0 {
 		return nil
 	}
+	// Two replicas (or a replay next to the periodic job) must not both
+	// read "not delivered" and send: one holds the period's lease.
+	lease, owner := "report:"+p.Label, fmt.Sprintf("%p-%d", r, time.Now().UnixNano())
+	got, err := r.Store.TryLock(ctx, lease, owner, time.Now().Add(leaseTTL))
+	if err != nil {
+		return err
+	}
+	if !got {
+		return &WaitError{Wait: time.Second, Reason: "report " + p.Label + " is being delivered by another job"}
+	}
+	defer r.Store.Unlock(context.WithoutCancel(ctx), lease, owner)
 	var rep *report.Report
 	var errs []error
 	for _, s := range r.Sinks {
