@@ -247,6 +247,28 @@ func TestActionItemsMirroredAndClosedBothWays(t *testing.T) {
 	}
 }
 
+func TestClosedAsNotPlannedIsDoneWithAComment(t *testing.T) {
+	e := startTestDemo(t, demoOptions{})
+	_, items := coeWithItems(t, e, "PNOTPLN")
+	it := items[0]
+	if err := e.GitHub.CloseIssue(demoRepo, it.Number, "not_planned"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the Jira item to be done with a comment", 10*time.Second, func() bool {
+		is, _ := e.Jira.Issue(it.JiraKey)
+		for _, c := range is.Comments {
+			if is.Status == "Done" && strings.Contains(c.Body, "not planned") {
+				return true
+			}
+		}
+		return false
+	})
+	settle(t, e)
+	if g, _ := e.GitHub.Issue(demoRepo, it.Number); g.StateReason != "not_planned" {
+		t.Errorf("coesync rewrote the GitHub state reason to %q", g.StateReason)
+	}
+}
+
 func TestTitleAssigneeDueAndPriorityFlow(t *testing.T) {
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+)
+
+func TestBadConfigurationExitsTwoNamingTheVariable(t *testing.T) {
+	t.Setenv("COESYNC_PAGERDUTY_TOKEN", "pd-secret-value-123")
+	t.Setenv("COESYNC_JIRA_TOKEN", "jira-secret-value-456")
+	t.Setenv("COESYNC_PAGERDUTY_WEBHOOK_SECRETS", "whsec-secret-789")
+	t.Setenv("COESYNC_JIRA_URL", "not a url")
+	t.Setenv("COESYNC_JIRA_PROJECT", "OPS")
+	var out strings.Builder
+	err := run(context.Background(), []string{"serve"}, &out, &out)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("err = %v, want exit status 2", err)
+	}
+	if !strings.HasPrefix(err.Error(), "COESYNC_JIRA_URL: ") {
+		t.Errorf("error %q does not start with the variable's name", err)
+	}
+	for _, secret := range []string{"pd-secret-value-123", "jira-secret-value-456", "whsec-secret-789"} {
+		if strings.Contains(err.Error()+out.String(), secret) {
+			t.Errorf("a secret value appears in the output: %q", err.Error()+out.String())
+		}
+	}
+}
+
+func TestReportAndPreviewCommands(t *testing.T) {
+	e := startTestDemo(t, demoOptions{})
+	ctx := context.Background()
+	fx := pdtest.RichIncident("PCLI001", time.Now().UTC().Add(-2*time.Hour).Truncate(time.Second))
+	e.PD.AddIncident(fx)
+	if code, err := e.SendResolved(ctx, fx, "evt-cli"); err != nil || code != http.StatusAccepted {
+		t.Fatalf("webhook: %d %v", code, err)
+	}
+	if _, err := e.WaitCOE(ctx, fx.ID, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, e)
+	setDemoEnv(t, e)
+	t.Setenv("COESYNC_PAGERDUTY_API_URL", e.PD.URL())
+
+	// coesync report reads the store only.
+	var out, errOut strings.Builder
+	since := time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02")
+	if err := run(ctx, []string{"report", "--since", since, "--format", "json"}, &out, &errOut); err != nil {
+		t.Fatalf("report: %v\n%s", err, errOut.String())
+	}
+	var rep struct {
+		Summary map[string]any `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		t.Fatalf("report --format json is not JSON: %v\n%s", err, out.String())
+	}
+	if rep.Summary["coes_created"] != float64(1) || rep.Summary["items_opened"] != float64(2) {
+		t.Errorf("report summary = %v, want 1 COE and 2 action items opened", rep.Summary)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"report", "--week", "2026-W99"}, &out, &errOut); err == nil {
+		t.Error("report accepted week 99")
+	}
+
+	// coesync preview renders without writing.
+	issuesBefore, notesBefore := len(e.Jira.Issues()), len(e.PD.Notes(fx.ID))
+	out.Reset()
+	if err := run(ctx, []string{"preview", fx.ID}, &out, &errOut); err != nil {
+		t.Fatalf("preview: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"Routing: project OPS", "h2. Summary", "h2. Timeline", "h2. Five whys", fx.Title} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("preview output lacks %q", want)
+		}
+	}
+	if len(e.Jira.Issues()) != issuesBefore || len(e.PD.Notes(fx.ID)) != notesBefore {
+		t.Error("preview wrote to Jira or PagerDuty")
+	}
+}
