@@ -12,8 +12,10 @@ import (
 
 	"github.com/coesync/coesync/config"
 	"github.com/coesync/coesync/connectors/github/ghtest"
+	"github.com/coesync/coesync/connectors/jira"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/store"
 )
@@ -503,4 +505,46 @@ func containsStr(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+func TestLinkedLabelledIssueIsAnActionItem(t *testing.T) {
+	e := startTestDemo(t, demoOptions{})
+	ctx := context.Background()
+	coeKey, _ := coeWithItems(t, e, "PLINKED")
+	jc, err := jira.New(jira.Options{BaseURL: e.Jira.URL, User: demoJiraUser, Token: demoJiraToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A team tracks a follow-up as its own issue, labelled and linked to the COE.
+	ref, err := jc.CreateTicket(ctx, coe.TicketSpec{Project: "OPS", IssueType: "Task",
+		Summary: "Load-test checkout before the holiday peak", Labels: []string{engine.ActionItemLabel}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unlabelled linked issue is not an action item.
+	other, err := jc.CreateTicket(ctx, coe.TicketSpec{Project: "OPS", IssueType: "Task", Summary: "Unrelated chore"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Jira.Link(ref.Key, coeKey, "Relates")
+	e.Jira.Link(other.Key, coeKey, "Relates")
+	var it store.ActionItem
+	waitFor(t, "the linked issue to be mirrored", 10*time.Second, func() bool {
+		it, err = e.App.Store.ActionItem(ctx, ref.Key)
+		return err == nil && it.Number != 0
+	})
+	if it.COEKey != coeKey {
+		t.Errorf("linked item belongs to %q, want %s", it.COEKey, coeKey)
+	}
+	g, _ := e.GitHub.Issue(demoRepo, it.Number)
+	if g.Title != "["+coeKey+"] Load-test checkout before the holiday peak" {
+		t.Errorf("GitHub title %q", g.Title)
+	}
+	settle(t, e)
+	if _, err := e.App.Store.ActionItem(ctx, other.Key); err == nil {
+		t.Error("an unlabelled linked issue was taken for an action item")
+	}
+	if n := len(e.GitHub.Issues(demoRepo)); n != 3 {
+		t.Errorf("%d GitHub issues, want 3 (two seeded, one linked)", n)
+	}
 }
