@@ -469,7 +469,14 @@ func TestWebhookReceiverCallsBack(t *testing.T) {
 	}
 	mu.Unlock()
 
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	// The handler hangs, but not forever: under load the fake's delivery
+	// may start after Close, and httptest's Close waits for handlers.
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
 	defer hang.Close()
 	s.SendWebhooks(hang.URL, "")
 	s.EditSummary(key, "c")
