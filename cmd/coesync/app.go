@@ -61,8 +61,12 @@ func openStore(ctx context.Context, cfg config.Config, opts store.Options) (stor
 	switch driver {
 	case "sqlite":
 		return store.OpenSQLite(ctx, dsn, opts)
+	case "postgres":
+		// Pool size, statement timeout and TLS come with the URL
+		// (pool_max_conns, statement_timeout, sslmode...): see OpenPostgres.
+		return store.OpenPostgres(ctx, dsn, opts)
 	default:
-		return nil, fmt.Errorf("COESYNC_DATABASE_URL: %s is not supported yet; use a SQLite file", driver)
+		return nil, fmt.Errorf("COESYNC_DATABASE_URL: %s is not supported; use a SQLite file or a postgres:// URL", driver)
 	}
 }
 

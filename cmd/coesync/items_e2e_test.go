@@ -38,7 +38,7 @@ func settle(t *testing.T, e *demoEnv) {
 	t.Helper()
 	ctx := context.Background()
 	quiet := 0
-	waitFor(t, "the sync to settle", 20*time.Second, func() bool {
+	waitFor(t, "the sync to settle", 40*time.Second, func() bool {
 		e.Jira.Flush()
 		e.GitHub.Flush()
 		jobs, err := e.App.Store.Jobs(ctx, "available", "running", "retryable", "scheduled", "pending")
@@ -67,11 +67,11 @@ func coeWithItems(t *testing.T, e *demoEnv, id string) (coeKey string, items []s
 	if code, err := e.SendResolved(ctx, fx, "evt-"+id); err != nil || code != http.StatusAccepted {
 		t.Fatalf("webhook: %d %v", code, err)
 	}
-	c, err := e.WaitCOE(ctx, id, 15*time.Second)
+	c, err := e.WaitCOE(ctx, id, 40*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two mirrored action items", 15*time.Second, func() bool {
+	waitFor(t, "two mirrored action items", 40*time.Second, func() bool {
 		items, err = e.App.Store.ActionItems(ctx, c.TicketKey)
 		if err != nil {
 			t.Fatal(err)

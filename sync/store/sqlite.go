@@ -360,7 +360,7 @@ func (s *SQLite) BeginCOE(ctx context.Context, c COE) (COE, bool, error) {
 // RenewCOEIntent implements Store.
 func (s *SQLite) RenewCOEIntent(ctx context.Context, incidentID string, at time.Time) error {
 	if _, err := s.db.ExecContext(ctx, `UPDATE coes SET intent_at = ? WHERE incident_id = ? AND state = ?`,
-		at.UnixMilli(), incidentID, COEIntent); err != nil {
+		toMilli(at), incidentID, COEIntent); err != nil {
 		return fmt.Errorf("store: renew COE intent for %s: %w", incidentID, err)
 	}
 	return nil
@@ -378,7 +378,7 @@ func (s *SQLite) SkipCOE(ctx context.Context, c COE) error {
 // SetCOETicket implements Store.
 func (s *SQLite) SetCOETicket(ctx context.Context, incidentID, key, id, url string, at time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE coes SET state = ?, ticket_key = ?, ticket_id = ?, ticket_url = ?, created_at = ?
-		WHERE incident_id = ?`, COECreated, key, id, url, at.UnixMilli(), incidentID)
+		WHERE incident_id = ?`, COECreated, key, id, url, toMilli(at), incidentID)
 	if err != nil {
 		return fmt.Errorf("store: set ticket %s for %s: %w", key, incidentID, err)
 	}
@@ -394,7 +394,7 @@ func (s *SQLite) MarkCOE(ctx context.Context, incidentID string, step COEStep, a
 	if col == "" {
 		return fmt.Errorf("store: unknown COE step %q", step)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE coes SET `+col+` = ? WHERE incident_id = ?`, at.UnixMilli(), incidentID); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE coes SET `+col+` = ? WHERE incident_id = ?`, toMilli(at), incidentID); err != nil {
 		return fmt.Errorf("store: mark %s %s: %w", incidentID, step, err)
 	}
 	return nil
