@@ -137,7 +137,7 @@ func New(o Options) (*Client, error) {
 	}
 	base.RawPath = ""
 
-	red := newRedactor(o.Token)
+	red := httpx.NewRedactor(o.Token)
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -147,7 +147,7 @@ func New(o Options) (*Client, error) {
 		// Every status below 400 (304, 301) reaches go-github as a
 		// response; the connector handles those itself.
 		Transport: &httpx.Transport{
-			Base:     errorBodies{base: o.Transport, redact: red},
+			Base:     httpx.ErrorBodies{Base: o.Transport, Message: githubMessage, Redact: red, Limit: maxErrorBody},
 			Service:  "github",
 			Observer: o.Observer,
 		},
@@ -502,25 +502,7 @@ func (c *Client) cause(err error) error {
 		}
 		err = &engine.Error{Kind: kind, Service: "github", Status: er.Response.StatusCode, Msg: strings.TrimRight(msg, ": ")}
 	}
-	s := err.Error()
-	if r := c.redact.Replace(s); r != s {
-		return &redacted{msg: r, err: err}
-	}
-	return err
-}
-
-// redacted hides credentials in an error's text while keeping its chain for
-// errors.As and errors.Is.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.err }
-
-func newRedactor(token string) *strings.Replacer {
-	return strings.NewReplacer(token, "[REDACTED]")
+	return httpx.Redact(err, c.redact)
 }
 
 // ---- translation ----

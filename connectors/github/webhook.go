@@ -1,15 +1,13 @@
 package github
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/coesync/coesync/connectors/internal/hmacsig"
 	"github.com/coesync/coesync/sync/coe"
 )
 
@@ -55,19 +53,7 @@ func VerifySignature(secret []byte, header string, body []byte) error {
 	if header == "" {
 		return ErrNoSignature
 	}
-	if len(header) != len(signaturePrefix)+2*sha256.Size || !strings.EqualFold(header[:len(signaturePrefix)], signaturePrefix) {
-		return fmt.Errorf("%w: want sha256=<%d hex digits>", ErrBadSignature, 2*sha256.Size)
-	}
-	got, err := hex.DecodeString(header[len(signaturePrefix):])
-	if err != nil {
-		return fmt.Errorf("%w: want sha256=<%d hex digits>", ErrBadSignature, 2*sha256.Size)
-	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		return ErrBadSignature
-	}
-	return nil
+	return hmacsig.Check(secret, header, signaturePrefix, body, ErrBadSignature)
 }
 
 // The lean payload: only what coesync reads.

@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -143,14 +142,14 @@ func New(o Options) (*Client, error) {
 		secrets = append(secrets, pair, enc)
 		auth = "Basic " + enc
 	}
-	red := newRedactor(secrets)
+	red := httpx.NewRedactor(secrets...)
 
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	classify := &httpx.Transport{
-		Base:     errorBodies{base: o.Transport, redact: red},
+		Base:     httpx.ErrorBodies{Base: o.Transport, Message: atlassianMessage, Redact: red, Limit: maxErrorBody},
 		Service:  "jira",
 		Observer: o.Observer,
 	}
@@ -510,33 +509,7 @@ func (c *Client) cause(err error) error {
 	if errors.As(err, &e) {
 		err = e
 	}
-	s := err.Error()
-	if r := c.redact.Replace(s); r != s {
-		return &redacted{msg: r, err: err}
-	}
-	return err
-}
-
-// redacted hides credentials in an error's text while keeping its chain for
-// errors.As and errors.Is.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.err }
-
-func newRedactor(secrets []string) *strings.Replacer {
-	// Longest first, so that user:token goes before token.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	var args []string
-	for _, s := range secrets {
-		if s != "" {
-			args = append(args, s, "[REDACTED]")
-		}
-	}
-	return strings.NewReplacer(args...)
+	return httpx.Redact(err, c.redact)
 }
 
 var (

@@ -3,13 +3,13 @@ package jira
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/coesync/coesync/connectors/internal/hmacsig"
 	"github.com/coesync/coesync/sync/coe"
 )
 
@@ -65,7 +65,7 @@ func VerifyWebhook(secret []byte, signatureHeader, querySecret string, body []by
 	signatureHeader = strings.TrimSpace(signatureHeader)
 	var sigErr error
 	if signatureHeader != "" {
-		if sigErr = checkSignature(secret, signatureHeader, body); sigErr == nil {
+		if sigErr = hmacsig.Check(secret, signatureHeader, signaturePrefix, body, ErrBadSignature); sigErr == nil {
 			return nil
 		}
 	}
@@ -87,28 +87,10 @@ func VerifyWebhook(secret []byte, signatureHeader, querySecret string, body []by
 	return ErrNoSignature
 }
 
-func checkSignature(secret []byte, header string, body []byte) error {
-	if len(header) != len(signaturePrefix)+2*sha256.Size || !strings.EqualFold(header[:len(signaturePrefix)], signaturePrefix) {
-		return fmt.Errorf("%w: want sha256=<%d hex digits>", ErrBadSignature, 2*sha256.Size)
-	}
-	got, err := hex.DecodeString(header[len(signaturePrefix):])
-	if err != nil {
-		return fmt.Errorf("%w: want sha256=<%d hex digits>", ErrBadSignature, 2*sha256.Size)
-	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		return ErrBadSignature
-	}
-	return nil
-}
-
 // Sign returns the SignatureHeader value for body: what Jira sends, and
 // what tests and the demo use to sign their own deliveries.
 func Sign(secret, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return signaturePrefix + hex.EncodeToString(mac.Sum(nil))
+	return hmacsig.Sign(signaturePrefix, secret, body)
 }
 
 // webhookKinds maps the webhookEvents DecodeWebhook decodes to JiraEvent kinds.

@@ -281,20 +281,12 @@ func (c *Client) redact(err error) error {
 		cp := *e
 		cp.Msg = scrub(e.Msg)
 		if e.Err != nil {
-			cp.Err = &redactedError{msg: scrub(e.Err.Error()), err: e.Err}
+			cp.Err = httpx.Masked(scrub(e.Err.Error()), e.Err)
 		}
 		inner = &cp
 	}
-	return &redactedError{msg: scrub(msg), err: inner}
+	return httpx.Masked(scrub(msg), inner)
 }
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r *redactedError) Error() string { return r.msg }
-func (r *redactedError) Unwrap() error { return r.err }
 
 // callState carries, per call, what go-pagerduty would otherwise lose: the
 // classified transport error and the response status.

@@ -2,7 +2,6 @@ package pagerduty
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coesync/coesync/connectors/internal/hmacsig"
 	"github.com/coesync/coesync/sync/engine"
 )
 
@@ -62,9 +62,7 @@ func (v *Verifier) Verify(signatureHeader string, body []byte) error {
 	}
 	ok := 0
 	for _, secret := range v.secrets {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write(body)
-		want := mac.Sum(nil)
+		want := hmacsig.Sum(secret, body)
 		for _, sig := range sigs {
 			// Every pair is compared: the work does not depend on where
 			// (or whether) a match is.
@@ -94,7 +92,7 @@ func ParseSignatureHeader(h string) [][]byte {
 			continue
 		}
 		val = strings.TrimSpace(val)
-		if len(val) != 2*sha256.Size {
+		if len(val) != hmacsig.HexLen {
 			continue
 		}
 		sig, err := hex.DecodeString(val)

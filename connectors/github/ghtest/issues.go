@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coesync/coesync/connectors/internal/fake"
 )
 
 type repo struct {
@@ -562,7 +564,7 @@ func (s *Server) paginate(r *http.Request, total int) (page, lo, hi int, link st
 	lo = min((page-1)*per, total)
 	hi = min(lo+per, total)
 	ref := func(p int) string {
-		q2 := cloneValues(q)
+		q2 := fake.CloneValues(q)
 		q2.Set("page", strconv.Itoa(p))
 		if q.Has("per_page") {
 			q2.Set("per_page", strconv.Itoa(per))

@@ -28,7 +28,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coesync/coesync/connectors/internal/fake"
 )
 
 // Defaults used when Options leaves a field empty.
@@ -116,17 +117,9 @@ type Server struct {
 	nextRepoID int64
 	nextIssID  int64
 	nextComID  int64
-	requests   []Request
 
-	latency    time.Duration
-	failN      int
-	failStatus int
-	failAfter  time.Duration
-	p5xx, p429 float64
-	rng        *rand.Rand
-	rate       float64
-	tokens     float64
-	refilled   time.Time
+	requests *fake.Log[Request]
+	faults   fake.Faults
 
 	quotaLeft  int
 	quotaReset time.Time
@@ -169,7 +162,9 @@ func New(opts Options) *Server {
 		nextRepoID: 700000000,
 		nextIssID:  2000000000,
 		nextComID:  1900000000,
+		requests:   fake.NewLog(requestRoute, cloneRequest),
 	}
+	s.faults.Now = s.now
 	s.unlimited = unlimited
 	s.hooks = newHooks()
 	for _, r := range opts.Repos {
@@ -259,41 +254,26 @@ func validName(s string) bool {
 
 // Latency delays every response by d (0 turns it off). A request whose
 // context ends first gets no answer.
-func (s *Server) Latency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) Latency(d time.Duration) { s.faults.SetLatency(d) }
 
 // FailNext answers the next n requests with status and a GitHub error body,
 // plus "Retry-After: <seconds>" when retryAfter > 0 (rounded up). A 403 with
 // a retryAfter is GitHub's secondary rate limit; without, a plain 403.
 func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failN, s.failStatus, s.failAfter = n, status, retryAfter
+	s.faults.FailNext(n, status, retryAfter)
 }
 
 // SetFaultRate makes each request fail at random with a 500 (probability
 // p5xx) or a 429 with Retry-After: 1 (probability p429), reproducibly for a
 // given seed and request order. Zero rates turn it off.
 func (s *Server) SetFaultRate(p5xx, p429 float64, seed int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p5xx, s.p429 = p5xx, p429
-	s.rng = rand.New(rand.NewSource(seed))
+	s.faults.SetFaultRate(p5xx, p429, seed)
 }
 
 // RateLimit admits perSecond requests a second on average, in bursts of up
 // to max(1, perSecond), and answers the others like GitHub's secondary rate
 // limit: 403 with Retry-After. perSecond <= 0 turns it off.
-func (s *Server) RateLimit(perSecond float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rate = perSecond
-	s.tokens = s.burst()
-	s.refilled = s.now()
-}
+func (s *Server) RateLimit(perSecond float64) { s.faults.RateLimit(perSecond) }
 
 // Quota sets the primary rate limit's remaining calls and reset time. When
 // none remain, requests are answered 403 with X-RateLimit-Remaining: 0 until
@@ -315,88 +295,33 @@ func (s *Server) RateRemaining() int {
 	return s.quotaLeft
 }
 
-func (s *Server) burst() float64 {
-	if s.rate < 1 {
-		return 1
-	}
-	return s.rate
-}
-
-// fault decides, under s.mu, whether the request fails before it is served.
+// fault decides whether the request fails before it is served; a request
+// the rate limit refuses gets GitHub's secondary rate limit, a 403.
 func (s *Server) fault() (status int, retryAfter time.Duration, secondary bool) {
-	if s.failN > 0 {
-		s.failN--
-		return s.failStatus, s.failAfter, false
+	f, _ := s.faults.Next()
+	if f.Limited {
+		return http.StatusForbidden, f.RetryAfter, true
 	}
-	if s.rng != nil && (s.p5xx > 0 || s.p429 > 0) {
-		x := s.rng.Float64()
-		switch {
-		case x < s.p5xx:
-			return http.StatusInternalServerError, 0, false
-		case x < s.p5xx+s.p429:
-			return http.StatusTooManyRequests, time.Second, false
-		}
-	}
-	if s.rate > 0 {
-		now := s.now()
-		if el := now.Sub(s.refilled); el > 0 {
-			s.tokens += el.Seconds() * s.rate
-			if b := s.burst(); s.tokens > b {
-				s.tokens = b
-			}
-		}
-		s.refilled = now
-		if s.tokens >= 1 {
-			s.tokens--
-			return 0, 0, false
-		}
-		wait := time.Duration((1 - s.tokens) / s.rate * float64(time.Second))
-		return http.StatusForbidden, wait, true
-	}
-	return 0, 0, false
+	return f.Status, f.RetryAfter, false
 }
 
 // ---- inspection ----
 
 // Requests returns the requests received so far, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Query = cloneValues(r.Query)
-		out[i] = r
-	}
-	return out
-}
+func (s *Server) Requests() []Request { return s.requests.All() }
 
 // Count returns how many requests had method (any when "") and a path
 // starting with pathPrefix.
-func (s *Server) Count(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, pathPrefix string) int { return s.requests.Count(method, pathPrefix) }
 
 // ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
+func (s *Server) ResetRequests() { s.requests.Reset() }
 
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
+func requestRoute(r Request) (method, path string) { return r.Method, r.Path }
+
+func cloneRequest(r Request) Request {
+	r.Query = fake.CloneValues(r.Query)
+	return r
 }
 
 // ---- HTTP ----
@@ -419,36 +344,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	inm, conditional := r.Header["If-None-Match"]
 
-	s.mu.Lock()
-	idx := len(s.requests)
-	s.requests = append(s.requests, Request{
+	idx := s.requests.Add(Request{
 		Method:      r.Method,
 		Path:        r.URL.Path,
-		Query:       cloneValues(r.URL.Query()),
+		Query:       r.URL.Query(),
 		Body:        string(body),
 		IfNoneMatch: strings.Join(inm, ", "),
 		Conditional: conditional,
 		Auth:        authScheme(r),
 		At:          s.now(),
 	})
-	delay := s.latency
-	s.mu.Unlock()
 
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fake.Delay(r.Context(), s.faults.Latency()) {
+		return
 	}
 
 	s.mu.Lock()
 	rep := s.serveLocked(r, body)
-	if idx < len(s.requests) && s.requests[idx].Method == r.Method && s.requests[idx].Path == r.URL.Path {
-		s.requests[idx].Status = rep.status
-	}
+	s.requests.Update(idx, func(q *Request) {
+		if q.Method == r.Method && q.Path == r.URL.Path {
+			q.Status = rep.status
+		}
+	})
 	s.mu.Unlock()
 	writeReply(w, rep)
 }
@@ -526,10 +443,7 @@ func faultReply(status int, wait time.Duration, secondary bool) reply {
 		msg = "Server Error"
 	}
 	rep := errReply(status, msg, doc)
-	if wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		rep.header.Set("Retry-After", strconv.Itoa(secs))
-	}
+	fake.SetRetryAfter(rep.header, wait)
 	return rep
 }
 

@@ -1,7 +1,9 @@
-// Package httpx holds what the three connectors share at the HTTP layer: a
+// Package httpx holds what the connectors share at the HTTP layer: a
 // transport that classifies every failed response into an *engine.Error
 // (retryable, rate-limited with its wait, permanent) before the vendor
-// client sees it, and counts calls.
+// client sees it, and counts calls; a transport under it that shortens
+// vendor error bodies to their message (ErrorBodies); and the scrubbing of
+// credentials from error texts (NewRedactor, Redact, Masked).
 package httpx
 
 import (

@@ -25,15 +25,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coesync/coesync/connectors/internal/fake"
 )
 
 // Default credentials, accepted when Options sets none.
@@ -184,7 +184,6 @@ type Server struct {
 	nextLinkID  int
 	nextComment int
 	statusIDs   map[string]string
-	requests    []Request
 
 	// links.go, users.go, webhooks.go
 	links         []IssueLink
@@ -193,15 +192,8 @@ type Server struct {
 	nextChange    int
 	hooks         webhooks
 
-	latency    time.Duration
-	failN      int
-	failStatus int
-	failAfter  time.Duration
-	p5xx, p429 float64
-	rng        *rand.Rand
-	rate       float64
-	tokens     float64
-	refilled   time.Time
+	requests *fake.Log[Request]
+	faults   fake.Faults
 }
 
 // New starts a fake Jira. Call Close when done.
@@ -255,7 +247,9 @@ func newServer(opts Options) *Server {
 		nextLinkID:  10000,
 		nextComment: 10000,
 		statusIDs:   map[string]string{StatusToDo: "10000", StatusInProgress: "3", StatusDone: "10001"},
+		requests:    fake.NewLog(requestRoute, cloneRequest),
 	}
+	s.faults.Now = s.now
 	for i := range opts.Projects {
 		p := opts.Projects[i]
 		p.Key = strings.ToUpper(p.Key)
@@ -291,115 +285,43 @@ func (s *Server) now() time.Time {
 
 // Latency delays every response by d (0 turns it off). A request whose
 // context ends first gets no answer.
-func (s *Server) Latency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) Latency(d time.Duration) { s.faults.SetLatency(d) }
 
 // FailNext answers the next n requests with status and an Atlassian error
 // body, plus "Retry-After: <seconds>" when retryAfter > 0 (rounded up).
 func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failN, s.failStatus, s.failAfter = n, status, retryAfter
+	s.faults.FailNext(n, status, retryAfter)
 }
 
 // SetFaultRate makes each request fail at random with a 500 (probability
 // p5xx) or a 429 with Retry-After: 1 (probability p429), reproducibly for a
 // given seed and request order. Zero rates turn it off.
 func (s *Server) SetFaultRate(p5xx, p429 float64, seed int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p5xx, s.p429 = p5xx, p429
-	s.rng = rand.New(rand.NewSource(seed))
+	s.faults.SetFaultRate(p5xx, p429, seed)
 }
 
 // RateLimit admits perSecond requests a second on average, in bursts of up
 // to max(1, perSecond), and answers the others 429 with Retry-After (on the
 // Options.Now clock). perSecond <= 0 turns it off.
-func (s *Server) RateLimit(perSecond float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rate = perSecond
-	s.tokens = s.burst()
-	s.refilled = s.now()
-}
-
-func (s *Server) burst() float64 {
-	if s.rate < 1 {
-		return 1
-	}
-	return s.rate
-}
-
-// fault decides, under s.mu, whether the request fails before it is served.
-func (s *Server) fault() (status int, retryAfter time.Duration, ok bool) {
-	if s.failN > 0 {
-		s.failN--
-		return s.failStatus, s.failAfter, true
-	}
-	if s.rng != nil && (s.p5xx > 0 || s.p429 > 0) {
-		x := s.rng.Float64()
-		switch {
-		case x < s.p5xx:
-			return http.StatusInternalServerError, 0, true
-		case x < s.p5xx+s.p429:
-			return http.StatusTooManyRequests, time.Second, true
-		}
-	}
-	if s.rate > 0 {
-		now := s.now()
-		if el := now.Sub(s.refilled); el > 0 {
-			s.tokens += el.Seconds() * s.rate
-			if b := s.burst(); s.tokens > b {
-				s.tokens = b
-			}
-		}
-		s.refilled = now
-		if s.tokens >= 1 {
-			s.tokens--
-			return 0, 0, false
-		}
-		wait := time.Duration((1 - s.tokens) / s.rate * float64(time.Second))
-		return http.StatusTooManyRequests, wait, true
-	}
-	return 0, 0, false
-}
+func (s *Server) RateLimit(perSecond float64) { s.faults.RateLimit(perSecond) }
 
 // ---- inspection ----
 
 // Requests returns the requests received so far, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Query = cloneValues(r.Query)
-		out[i] = r
-	}
-	return out
-}
+func (s *Server) Requests() []Request { return s.requests.All() }
 
 // Count returns how many requests had method (any when "") and a path
 // starting with pathPrefix.
-func (s *Server) Count(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, pathPrefix string) int { return s.requests.Count(method, pathPrefix) }
 
 // ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
+func (s *Server) ResetRequests() { s.requests.Reset() }
+
+func requestRoute(r Request) (method, path string) { return r.Method, r.Path }
+
+func cloneRequest(r Request) Request {
+	r.Query = fake.CloneValues(r.Query)
+	return r
 }
 
 // ---- HTTP ----
@@ -414,41 +336,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	s.mu.Lock()
-	s.requests = append(s.requests, Request{
+	s.requests.Add(Request{
 		Method: r.Method,
 		Path:   r.URL.Path,
-		Query:  cloneValues(r.URL.Query()),
+		Query:  r.URL.Query(),
 		Body:   string(body),
 		Auth:   authScheme(r),
 		At:     s.now(),
 	})
-	delay := s.latency
-	s.mu.Unlock()
 
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fake.Delay(r.Context(), s.faults.Latency()) {
+		return
 	}
 
-	s.mu.Lock()
-	status, wait, failed := s.fault()
-	s.mu.Unlock()
-	if failed {
-		if wait > 0 {
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-		}
-		msg := http.StatusText(status)
-		if status == http.StatusTooManyRequests {
+	if f, failed := s.faults.Next(); failed {
+		fake.SetRetryAfter(w.Header(), f.RetryAfter)
+		msg := http.StatusText(f.Status)
+		if f.Status == http.StatusTooManyRequests {
 			msg = "Rate limit exceeded."
 		}
-		writeError(w, status, []string{msg}, nil)
+		writeError(w, f.Status, []string{msg}, nil)
 		return
 	}
 
@@ -561,15 +468,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coesync/coesync/connectors/internal/fake"
 )
 
 // Request is one request the server received. Header holds only Accept,
@@ -48,21 +50,17 @@ type Server struct {
 	srv   *httptest.Server
 	token string
 
-	mu         sync.Mutex
-	incidents  map[string]*Incident
-	requests   []Request
-	latency    time.Duration
-	failLeft   int
-	failStatus int
-	failRetry  time.Duration
-	p5xx, p429 float64
-	rng        *rand.Rand
-	seq        int
+	requests *fake.Log[Request]
+	faults   fake.Faults
+
+	mu        sync.Mutex
+	incidents map[string]*Incident
+	seq       int
 }
 
 // New starts a server that accepts token.
 func New(token string) *Server {
-	s := &Server{token: token, incidents: make(map[string]*Incident)}
+	s := &Server{token: token, incidents: make(map[string]*Incident), requests: fake.NewLog(requestRoute, cloneRequest)}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -100,20 +98,14 @@ func (s *Server) Notes(id string) []Note {
 
 // Latency delays every response by d (0 turns it off). A client that
 // gives up earlier sees its own timeout.
-func (s *Server) Latency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) Latency(d time.Duration) { s.faults.SetLatency(d) }
 
 // FailNext answers the next n requests, whatever they are, with status
 // and PagerDuty's error body, plus "Retry-After: <seconds>" when
 // retryAfter > 0 (rounded up to whole seconds). It replaces an earlier
 // FailNext that has not run out.
 func (s *Server) FailNext(n int, status int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failLeft, s.failStatus, s.failRetry = max(n, 0), status, retryAfter
+	s.faults.FailNext(n, status, retryAfter)
 }
 
 // SetFaultRate makes each request fail at random, after any FailNext: with
@@ -121,53 +113,27 @@ func (s *Server) FailNext(n int, status int, retryAfter time.Duration) {
 // 1". The sequence is determined by seed (and the order of requests).
 // Zero rates turn it off.
 func (s *Server) SetFaultRate(p5xx, p429 float64, seed int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p5xx, s.p429 = min(max(p5xx, 0), 1), min(max(p429, 0), 1)
-	s.rng = rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
+	s.faults.SetFaultRand(min(max(p5xx, 0), 1), min(max(p429, 0), 1),
+		rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)))
 }
 
 // Requests returns a copy of every request received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		r.Query = cloneValues(r.Query)
-		r.Header = r.Header.Clone()
-		r.Body = slices.Clone(r.Body)
-		out[i] = r
-	}
-	return out
-}
+func (s *Server) Requests() []Request { return s.requests.All() }
 
 // Count returns how many requests had method ("" for any) and a path
 // starting with pathPrefix.
-func (s *Server) Count(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, pathPrefix string) int { return s.requests.Count(method, pathPrefix) }
 
 // ResetRequests forgets the requests received so far.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-}
+func (s *Server) ResetRequests() { s.requests.Reset() }
 
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
+func requestRoute(r Request) (method, path string) { return r.Method, r.Path }
+
+func cloneRequest(r Request) Request {
+	r.Query = fake.CloneValues(r.Query)
+	r.Header = r.Header.Clone()
+	r.Body = slices.Clone(r.Body)
+	return r
 }
 
 const maxRequestBody = 1 << 20
@@ -187,25 +153,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			rec.Header[k] = slices.Clone(v)
 		}
 	}
-	s.mu.Lock()
-	s.requests = append(s.requests, rec)
-	latency := s.latency
-	s.mu.Unlock()
+	s.requests.Add(rec)
 
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fake.Delay(r.Context(), s.faults.Latency()) {
+		return
 	}
-	if status, retry, ok := s.fault(); ok {
-		if retry > 0 {
-			w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
-		}
-		writeError(w, status, errorFor(status))
+	if f, ok := s.faults.Next(); ok {
+		fake.SetRetryAfter(w.Header(), f.RetryAfter)
+		writeError(w, f.Status, errorFor(f.Status))
 		return
 	}
 	if !rec.Authorized {
@@ -219,25 +174,6 @@ func (s *Server) authorized(r *http.Request) bool {
 	want := "Token token=" + s.token
 	got := r.Header.Get("Authorization")
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-func (s *Server) fault() (status int, retry time.Duration, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failLeft > 0 {
-		s.failLeft--
-		return s.failStatus, s.failRetry, true
-	}
-	if s.rng != nil && (s.p5xx > 0 || s.p429 > 0) {
-		x := s.rng.Float64()
-		switch {
-		case x < s.p5xx:
-			return http.StatusInternalServerError, 0, true
-		case x < s.p5xx+s.p429:
-			return http.StatusTooManyRequests, time.Second, true
-		}
-	}
-	return 0, 0, false
 }
 
 func errorFor(status int) wireError {

@@ -16,10 +16,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/coesync/coesync/connectors/internal/fake"
 )
 
 // Slack's limits, as documented for Block Kit messages.
@@ -38,12 +39,11 @@ type Server struct {
 	srv  *httptest.Server
 	path string
 
-	mu         sync.Mutex
-	posts      [][]byte
-	attempts   int
-	failLeft   int
-	failStatus int
-	failRetry  time.Duration
+	faults fake.Faults
+
+	mu       sync.Mutex
+	posts    [][]byte
+	attempts int
 }
 
 // New starts a Server. Its webhook path has Slack's shape,
@@ -88,9 +88,7 @@ func (s *Server) Attempts() int {
 // rounded up. It replaces a FailNext that has not run out; n ≤ 0 turns it
 // off.
 func (s *Server) FailNext(n, status int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failLeft, s.failStatus, s.failRetry = max(n, 0), status, retryAfter
+	s.faults.FailNext(n, status, retryAfter)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -98,18 +96,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.attempts++
-	if s.failLeft > 0 {
-		s.failLeft--
-		status, retry := s.failStatus, s.failRetry
-		s.mu.Unlock()
-		if retry > 0 {
-			secs := int64((retry + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		}
-		reply(w, status, failText(status))
+	s.mu.Unlock()
+	if f, ok := s.faults.Next(); ok {
+		fake.SetRetryAfter(w.Header(), f.RetryAfter)
+		reply(w, f.Status, failText(f.Status))
 		return
 	}
-	s.mu.Unlock()
 
 	switch {
 	case r.URL.Path != s.path:
