@@ -19,10 +19,9 @@ import (
 
 // Postgres is the shared store: several coesync replicas use one database.
 type Postgres struct {
-	pool   *pgxpool.Pool
-	river  *river.Client[pgx.Tx]
-	log    *slog.Logger
-	worker bool
+	queue[pgx.Tx]
+	pool *pgxpool.Pool
+	log  *slog.Logger
 }
 
 var _ Store = (*Postgres)(nil)
@@ -64,7 +63,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	s := &Postgres{pool: pool, log: opts.Logger, worker: opts.Workers != nil}
+	s := &Postgres{pool: pool, log: opts.Logger, queue: queue[pgx.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -469,40 +468,6 @@ func (s *Postgres) Jobs(ctx context.Context, states ...string) ([]JobInfo, error
 		}
 	}
 	return jobs, err
-}
-
-// RetryJob implements Store.
-func (s *Postgres) RetryJob(ctx context.Context, id int64) error {
-	if _, err := s.river.JobRetry(ctx, id); err != nil {
-		return fmt.Errorf("store: retry job %d: %w", id, err)
-	}
-	return nil
-}
-
-// Start implements Store.
-func (s *Postgres) Start(ctx context.Context) error {
-	if !s.worker {
-		return errors.New("store: opened without workers")
-	}
-	return s.river.Start(ctx)
-}
-
-// Stop implements Store.
-func (s *Postgres) Stop(ctx context.Context) error {
-	if !s.worker {
-		return nil
-	}
-	if err := s.river.Stop(ctx); err != nil {
-		// Out of patience: cancel the jobs still running; River records
-		// them as retryable, so another replica (or this one) runs them.
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if cerr := s.river.StopAndCancel(cctx); cerr != nil {
-			return fmt.Errorf("store: stop workers: %w", errors.Join(err, cerr))
-		}
-		return fmt.Errorf("store: stop workers: %w", err)
-	}
-	return nil
 }
 
 // Ping implements Store.

@@ -20,11 +20,10 @@ import (
 
 // SQLite is the embedded store: one file, one process.
 type SQLite struct {
-	db     *sql.DB
-	river  *river.Client[*sql.Tx]
-	lock   *os.File
-	log    *slog.Logger
-	worker bool
+	queue[*sql.Tx]
+	db   *sql.DB
+	lock *os.File
+	log  *slog.Logger
 }
 
 var _ Store = (*SQLite)(nil)
@@ -46,7 +45,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	// SQLite has one writer; River's SQLite driver asks for one connection
 	// so that its concurrent internals queue instead of failing SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	s := &SQLite{db: db, log: opts.Logger, worker: opts.Workers != nil}
+	s := &SQLite{db: db, log: opts.Logger, queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -447,41 +446,6 @@ func listJobs(ctx context.Context, list func(context.Context, *river.JobListPara
 		out = append(out, ji)
 	}
 	return out, nil
-}
-
-// RetryJob implements Store.
-func (s *SQLite) RetryJob(ctx context.Context, id int64) error {
-	if _, err := s.river.JobRetry(ctx, id); err != nil {
-		return fmt.Errorf("store: retry job %d: %w", id, err)
-	}
-	return nil
-}
-
-// Start implements Store.
-func (s *SQLite) Start(ctx context.Context) error {
-	if !s.worker {
-		return errors.New("store: opened without workers")
-	}
-	return s.river.Start(ctx)
-}
-
-// Stop implements Store.
-func (s *SQLite) Stop(ctx context.Context) error {
-	if !s.worker {
-		return nil
-	}
-	if err := s.river.Stop(ctx); err != nil {
-		// Out of patience: cancel the jobs still running. Their workers see
-		// a cancelled context and River records them as retryable, so
-		// nothing is lost.
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if cerr := s.river.StopAndCancel(cctx); cerr != nil {
-			return fmt.Errorf("store: stop workers: %w", errors.Join(err, cerr))
-		}
-		return fmt.Errorf("store: stop workers: %w", err)
-	}
-	return nil
 }
 
 // Ping implements Store.
