@@ -84,11 +84,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, err}
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
+	st, err := openCLIStore(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -148,11 +144,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *failed == (fs.NArg() == 1) {
 		return &exitError{2, errors.New("usage: coesync replay <job-id> | --failed")}
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
+	st, err := openCLIStore(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -200,4 +192,14 @@ func oneLine(s string, max int) string {
 
 func storeOptionsCLI(cfg config.Config, stderr io.Writer) store.Options {
 	return store.Options{Logger: newLogger(cfg, stderr)}
+}
+
+// openCLIStore opens the configured store insert-only, for commands that
+// read it or queue jobs next to a running `coesync serve`.
+func openCLIStore(ctx context.Context, stderr io.Writer) (store.Store, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
 }
