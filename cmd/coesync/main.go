@@ -7,6 +7,7 @@
 //	coesync status        list failed and waiting jobs
 //	coesync report        print the weekly sync status report
 //	coesync replay ID|--failed   run failed jobs again
+//	coesync bench         measure webhook ingest against built-in fakes
 package main
 
 import (
@@ -31,6 +32,7 @@ commands:
   status    list failed and waiting jobs with their reasons, and action items out of step
   report    print the weekly sync status report (--week 2026-W47 | --since DATE [--until DATE]) [--format markdown|html|json]
   replay    retry a job by id, or every failed job with --failed
+  bench     measure webhook ingest and footprint against built-in fakes [--quick] [--json] [--concurrency N] [--duration D]
 `
 
 // exitError carries an exit status.
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReport(ctx, rest, stdout, stderr)
 	case "replay":
 		return runReplay(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
