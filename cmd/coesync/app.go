@@ -265,7 +265,10 @@ func decodeJira(delivery string, body []byte) (coe.JiraEvent, bool, error) {
 // commit their deliveries, let running jobs finish (or hand them back to
 // the queue), and return nil.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	if err := a.Store.Start(ctx); err != nil {
+	// River treats a cancelled start context as "stop and cancel every
+	// running job": the signal must not reach it, or SIGTERM would cut
+	// jobs off mid-create instead of letting them finish below.
+	if err := a.Store.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
 	hs := server.HTTPServer(ln.Addr().String(), a.Handler, a.Log)

@@ -270,7 +270,7 @@ func TestSIGTERMUnderLoadLosesNoAcceptedWebhook(t *testing.T) {
 		}
 		return m
 	}
-	waitFor(t, "a COE ticket for every accepted webhook", 30*time.Second, func() bool {
+	waitFor(t, "a COE ticket for every accepted webhook", 90*time.Second, func() bool {
 		m := perIncident()
 		for _, fx := range accepted {
 			if m[fx.ID] == 0 {
