@@ -17,6 +17,22 @@ type queue[TTx any] struct {
 	worker bool
 }
 
+// appendParams adds jobs to River insert parameters.
+func appendParams(params []river.InsertManyParams, jobs []Job) []river.InsertManyParams {
+	for _, j := range jobs {
+		params = append(params, river.InsertManyParams{Args: j.Args, InsertOpts: j.Opts})
+	}
+	return params
+}
+
+// Enqueue implements Store.
+func (q *queue[TTx]) Enqueue(ctx context.Context, jobs ...Job) error {
+	if _, err := q.river.InsertMany(ctx, appendParams(nil, jobs)); err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
+	}
+	return nil
+}
+
 // RetryJob implements Store.
 func (q *queue[TTx]) RetryJob(ctx context.Context, id int64) error {
 	if _, err := q.river.JobRetry(ctx, id); err != nil {
