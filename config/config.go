@@ -45,6 +45,11 @@ type Config struct {
 	// DatabaseURL is a SQLite file path (or sqlite:, file: URL) or a
 	// postgres:// URL; see Database. It prints with its password redacted.
 	DatabaseURL DSN `envconfig:"COESYNC_DATABASE_URL" default:"coesync.db"`
+	// AutoMigrate migrates the database when a command opens it. With
+	// false, opening checks that the schema is at the latest version and
+	// fails otherwise: the operator runs `coesync migrate` (a Kubernetes
+	// Job, say) before rolling out replicas.
+	AutoMigrate bool `envconfig:"COESYNC_AUTO_MIGRATE" default:"true"`
 
 	// PagerDutyAPIURL is PagerDuty's REST API base URL.
 	PagerDutyAPIURL string `envconfig:"COESYNC_PAGERDUTY_API_URL" default:"https://api.pagerduty.com"`

@@ -77,6 +77,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := config.Config{
 		ListenAddr:              ":8080",
 		DatabaseURL:             "coesync.db",
+		AutoMigrate:             true,
 		PagerDutyAPIURL:         "https://api.pagerduty.com",
 		PagerDutyToken:          "pd-token",
 		PagerDutyWebhookSecrets: config.Secrets{"whsec"},
@@ -119,6 +120,7 @@ func TestLoadEverything(t *testing.T) {
 		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": " old , new ,,",
 		"COESYNC_PAGERDUTY_FROM":            "coesync@acme.example",
 		"COESYNC_INSECURE_SKIP_VERIFY":      "false",
+		"COESYNC_AUTO_MIGRATE":              "false",
 		"COESYNC_JIRA_URL":                  "https://jira.acme.example/jira",
 		"COESYNC_JIRA_USER":                 "bot@acme.example",
 		"COESYNC_JIRA_TOKEN":                "jira-token",
@@ -153,6 +155,7 @@ func TestLoadEverything(t *testing.T) {
 	want := config.Config{
 		ListenAddr:              "127.0.0.1:9000",
 		DatabaseURL:             "postgresql://coesync@db:5432/coesync?sslmode=disable",
+		AutoMigrate:             false,
 		PagerDutyAPIURL:         "https://api.eu.pagerduty.com",
 		PagerDutyToken:          "pd-token",
 		PagerDutyWebhookSecrets: config.Secrets{"old", "new"},

@@ -58,6 +58,9 @@ type appOptions struct {
 
 func openStore(ctx context.Context, cfg config.Config, opts store.Options) (store.Store, error) {
 	driver, dsn := cfg.Database()
+	// COESYNC_AUTO_MIGRATE=false: check the schema, leave migrating to
+	// `coesync migrate`.
+	opts.SkipMigrate = !cfg.AutoMigrate
 	switch driver {
 	case "sqlite":
 		return store.OpenSQLite(ctx, dsn, opts)

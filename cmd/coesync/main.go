@@ -8,6 +8,8 @@
 //	coesync report        print the weekly sync status report
 //	coesync replay ID|--failed   run failed jobs again
 //	coesync bench         measure webhook ingest against built-in fakes
+//	coesync migrate       apply database migrations
+//	coesync migrate-store --from coesync.db --to postgres://...   copy SQLite state to PostgreSQL
 package main
 
 import (
@@ -33,6 +35,8 @@ commands:
   report    print the weekly sync status report (--week 2026-W47 | --since DATE [--until DATE]) [--format markdown|html|json]
   replay    retry a job by id, or every failed job with --failed
   bench     measure webhook ingest and footprint against built-in fakes [--quick] [--json] [--concurrency N] [--duration D]
+  migrate   apply the database migrations of COESYNC_DATABASE_URL and print the versions applied
+  migrate-store  copy a SQLite store into a fresh PostgreSQL database (--from coesync.db --to postgres://... [--force])
 `
 
 // exitError carries an exit status.
@@ -78,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReplay(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
+	case "migrate-store":
+		return runMigrateStore(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -71,7 +71,12 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		pool.Close()
 		return nil, fmt.Errorf("store: postgres: connect to %s/%s: %w", pcfg.ConnConfig.Host, pcfg.ConnConfig.Database, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if opts.SkipMigrate {
+		err = s.checkSchema(ctx)
+	} else {
+		_, err = s.migrate(ctx)
+	}
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -160,11 +165,12 @@ var postgresMigrations = []string{
 // a replica starting at the same time waits for each step, then finds it
 // done. Holding the lock in the transaction needs no second connection, so
 // even pool_max_conns=1 works.
-func (s *Postgres) migrate(ctx context.Context) error {
-	m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+func (s *Postgres) migrate(ctx context.Context) ([]Migration, error) {
+	m, err := rivermigrate.New(riverpgxv5.New(s.pool), quietMigrator())
 	if err != nil {
-		return fmt.Errorf("store: job queue migrations: %w", err)
+		return nil, fmt.Errorf("store: job queue migrations: %w", err)
 	}
+	var applied []Migration
 	locked := func(fn func(pgx.Tx) error) error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
@@ -177,10 +183,13 @@ func (s *Postgres) migrate(ctx context.Context) error {
 		err := locked(func(tx pgx.Tx) error {
 			res, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
 			done = err == nil && len(res.Versions) == 0
+			if err == nil {
+				applied = append(applied, riverApplied(res)...)
+			}
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: migrate job queue: %w", err)
+			return applied, fmt.Errorf("store: migrate job queue: %w", err)
 		}
 	}
 	for done := false; !done; {
@@ -200,14 +209,17 @@ func (s *Postgres) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, postgresMigrations[v-1]); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO coesync_migrations (version) VALUES ($1)`, v)
-			return err
+			if _, err := tx.Exec(ctx, `INSERT INTO coesync_migrations (version) VALUES ($1)`, v); err != nil {
+				return err
+			}
+			applied = append(applied, Migration{Component: ComponentCoesync, Version: v})
+			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
+			return applied, fmt.Errorf("store: migrate: %w", err)
 		}
 	}
-	return nil
+	return applied, nil
 }
 
 // ts is the value stored for t: NULL for the zero time.

@@ -36,15 +36,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	// WAL with synchronous=FULL fsyncs every commit: a 202 means the event
 	// is on disk. _txlock=immediate takes the write lock at BEGIN, so a
 	// transaction never fails half-way on a lock upgrade.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := openSQLiteDB(path)
 	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	// SQLite has one writer; River's SQLite driver asks for one connection
-	// so that its concurrent internals queue instead of failing SQLITE_BUSY.
-	db.SetMaxOpenConns(1)
 	s := &SQLite{db: db, log: opts.Logger, queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -55,7 +50,12 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 			return nil, err
 		}
 	}
-	if err := s.migrate(ctx); err != nil {
+	if opts.SkipMigrate {
+		err = s.checkSchema(ctx)
+	} else {
+		_, err = s.migrate(ctx)
+	}
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -82,6 +82,20 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
 	return s, nil
+}
+
+// openSQLiteDB opens the database/sql handle of the file at path.
+func openSQLiteDB(path string) (*sql.DB, error) {
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	// SQLite has one writer; River's SQLite driver asks for one connection
+	// so that its concurrent internals queue instead of failing SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 func riverConfig(opts Options, log *slog.Logger) *river.Config {
@@ -196,20 +210,24 @@ var sqliteMigrations = []string{
 	CREATE INDEX deliveries_received ON deliveries (received_at);`,
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
-	m, err := rivermigrate.New(riversqlite.New(s.db), nil)
+// migrate runs River's migrations then coesync's and returns the versions
+// applied.
+func (s *SQLite) migrate(ctx context.Context) ([]Migration, error) {
+	m, err := rivermigrate.New(riversqlite.New(s.db), quietMigrator())
 	if err != nil {
-		return fmt.Errorf("store: job queue migrations: %w", err)
+		return nil, fmt.Errorf("store: job queue migrations: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("store: migrate job queue: %w", err)
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate job queue: %w", err)
 	}
+	applied := riverApplied(res)
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS coesync_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return applied, fmt.Errorf("store: migrate: %w", err)
 	}
 	var have int
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM coesync_migrations`).Scan(&have); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return applied, fmt.Errorf("store: migrate: %w", err)
 	}
 	for v := have + 1; v <= len(sqliteMigrations); v++ {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -220,10 +238,11 @@ func (s *SQLite) migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: migration %d: %w", v, err)
+			return applied, fmt.Errorf("store: migration %d: %w", v, err)
 		}
+		applied = append(applied, Migration{Component: ComponentCoesync, Version: v})
 	}
-	return nil
+	return applied, nil
 }
 
 func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -172,4 +172,9 @@ type Options struct {
 	// FetchPollInterval is how often idle workers look for jobs; small in
 	// tests and the demo.
 	FetchPollInterval time.Duration
+	// SkipMigrate opens without migrating (COESYNC_AUTO_MIGRATE=false):
+	// the schema must already be at the latest version of both River and
+	// coesync, or opening fails with ErrSchemaOutdated and the operator
+	// runs `coesync migrate`. The zero value migrates on open.
+	SkipMigrate bool
 }
