@@ -470,32 +470,43 @@ func (s *Server) searchJQL(w http.ResponseWriter, r *http.Request) {
 		}
 		offset = n
 	}
+	out, total, ok := s.searchPage(w, r, jql, reconcile, fields, true, offset, max)
+	if !ok {
+		return
+	}
+	end := offset + len(out)
+	resp := map[string]any{"issues": out, "isLast": end >= total}
+	if end < total {
+		resp["nextPageToken"] = encodeToken(end)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// searchPage runs jql and renders the issues [offset, offset+limit) of the
+// hits, for both search endpoints (Cloud's /search/jql and Data Center's
+// /search); it answers 400 itself and reports !ok on bad JQL. idOnly is
+// /search/jql's default of returning only ids when no fields are asked for.
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, jql string, reconcile, fields []string,
+	idOnly bool, offset, limit int) (out []any, total int, ok bool) {
 	q, err := parseJQL(jql, s.opts.Location)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
+		return nil, 0, false
 	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	hits, err := s.searchHits(q, reconcile)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
+		return nil, 0, false
 	}
-
-	fs := parseFields(fields, true)
+	fs := parseFields(fields, idOnly)
 	base := s.baseURL(r)
-	out := []any{}
-	end := min(offset+max, len(hits))
-	for i := offset; i < end; i++ {
+	out = []any{}
+	for i := offset; i < min(offset+limit, len(hits)); i++ {
 		out = append(out, s.renderIssue(base, hits[i], fs))
 	}
-	resp := map[string]any{"issues": out, "isLast": end >= len(hits)}
-	if end < len(hits) {
-		resp["nextPageToken"] = encodeToken(end)
-	}
-	writeJSON(w, http.StatusOK, resp)
+	return out, len(hits), true
 }
 
 // searchHits returns, sorted, the issues q matches that search sees now:
@@ -586,30 +597,15 @@ func (s *Server) searchClassic(w http.ResponseWriter, r *http.Request) {
 	if limit > s.opts.MaxResults {
 		limit = s.opts.MaxResults
 	}
-	q, err := parseJQL(jql, s.opts.Location)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
+	out, total, ok := s.searchPage(w, r, jql, nil, fields, false, start, limit)
+	if !ok {
 		return
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	hits, err := s.searchHits(q, nil)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, []string{err.Error()}, nil)
-		return
-	}
-	fs := parseFields(fields, false)
-	base := s.baseURL(r)
-	out := []any{}
-	for i := start; i < min(start+limit, len(hits)); i++ {
-		out = append(out, s.renderIssue(base, hits[i], fs))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"expand":     "names,schema",
 		"startAt":    start,
 		"maxResults": limit,
-		"total":      len(hits),
+		"total":      total,
 		"issues":     out,
 	})
 }
