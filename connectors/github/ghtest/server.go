@@ -120,6 +120,7 @@ type Server struct {
 
 	requests *fake.Log[Request]
 	faults   fake.Faults
+	disrupt  fake.Disruptions
 
 	quotaLeft  int
 	quotaReset time.Time
@@ -334,8 +335,25 @@ type reply struct {
 }
 
 // ServeHTTP implements http.Handler: record, delay, inject faults, check
-// credentials and the primary quota, route, then apply ETags.
+// credentials and the primary quota, route, then apply ETags; Disrupt
+// comes first.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.disrupt.Serve(w, r, http.HandlerFunc(s.serveHTTP))
+}
+
+// Disrupt makes requests, at random from seed, answer after slow
+// (probability pSlow) or lose their connection before (pDropBefore) or
+// after (pDropAfter) they are served; see fake.Disruptions.
+func (s *Server) Disrupt(pSlow float64, slow time.Duration, pDropBefore, pDropAfter float64, seed int64) {
+	s.disrupt.Set(pSlow, slow, pDropBefore, pDropAfter, seed)
+}
+
+// Injected returns the faults and disruptions injected so far.
+func (s *Server) Injected() (fake.FaultCounts, fake.DisruptionCounts) {
+	return s.faults.Injected(), s.disrupt.Counts()
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	if err != nil {
 		writeReply(w, errReply(http.StatusBadRequest, "Problems parsing JSON", docRoot))

@@ -48,6 +48,36 @@ type Faults struct {
 	rate       float64
 	tokens     float64
 	refilled   time.Time
+	injected   FaultCounts
+}
+
+// FaultCounts counts the faults Next injected, by kind.
+type FaultCounts struct {
+	// Server are 5xx answers.
+	Server int
+	// RateLimited are 429s (or a fake's equivalent), random or from the
+	// rate limit.
+	RateLimited int
+	// Other are FailNext's other statuses.
+	Other int
+}
+
+// Injected returns the faults injected so far.
+func (f *Faults) Injected() FaultCounts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.injected
+}
+
+func (c *FaultCounts) count(status int) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		c.RateLimited++
+	case status >= 500:
+		c.Server++
+	default:
+		c.Other++
+	}
 }
 
 func (f *Faults) now() time.Time {
@@ -120,6 +150,14 @@ func (f *Faults) burst() float64 {
 func (f *Faults) Next() (Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	fault, ok := f.next()
+	if ok {
+		f.injected.count(fault.Status)
+	}
+	return fault, ok
+}
+
+func (f *Faults) next() (Fault, bool) {
 	if f.failN > 0 {
 		f.failN--
 		return Fault{Status: f.failStatus, RetryAfter: f.failAfter}, true

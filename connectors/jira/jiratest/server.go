@@ -194,6 +194,7 @@ type Server struct {
 
 	requests *fake.Log[Request]
 	faults   fake.Faults
+	disrupt  fake.Disruptions
 }
 
 // New starts a fake Jira. Call Close when done.
@@ -326,9 +327,25 @@ func cloneRequest(r Request) Request {
 
 // ---- HTTP ----
 
-// ServeHTTP implements http.Handler: record, delay, inject faults, check
-// credentials, then route.
+// ServeHTTP implements http.Handler: disrupt (Disrupt), record, delay,
+// inject faults, check credentials, then route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.disrupt.Serve(w, r, http.HandlerFunc(s.serveHTTP))
+}
+
+// Disrupt makes requests, at random from seed, answer after slow
+// (probability pSlow) or lose their connection before (pDropBefore) or
+// after (pDropAfter) they are served; see fake.Disruptions.
+func (s *Server) Disrupt(pSlow float64, slow time.Duration, pDropBefore, pDropAfter float64, seed int64) {
+	s.disrupt.Set(pSlow, slow, pDropBefore, pDropAfter, seed)
+}
+
+// Injected returns the faults and disruptions injected so far.
+func (s *Server) Injected() (fake.FaultCounts, fake.DisruptionCounts) {
+	return s.faults.Injected(), s.disrupt.Counts()
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, []string{"Could not read the request body."}, nil)

@@ -52,6 +52,7 @@ type Server struct {
 
 	requests *fake.Log[Request]
 	faults   fake.Faults
+	disrupt  fake.Disruptions
 
 	mu        sync.Mutex
 	incidents map[string]*Incident
@@ -61,7 +62,9 @@ type Server struct {
 // New starts a server that accepts token.
 func New(token string) *Server {
 	s := &Server{token: token, incidents: make(map[string]*Incident), requests: fake.NewLog(requestRoute, cloneRequest)}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.disrupt.Serve(w, r, http.HandlerFunc(s.serve))
+	}))
 	return s
 }
 
@@ -115,6 +118,18 @@ func (s *Server) FailNext(n int, status int, retryAfter time.Duration) {
 func (s *Server) SetFaultRate(p5xx, p429 float64, seed int64) {
 	s.faults.SetFaultRand(min(max(p5xx, 0), 1), min(max(p429, 0), 1),
 		rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)))
+}
+
+// Disrupt makes requests, at random from seed, answer after slow
+// (probability pSlow) or lose their connection before (pDropBefore) or
+// after (pDropAfter) they are served; see fake.Disruptions.
+func (s *Server) Disrupt(pSlow float64, slow time.Duration, pDropBefore, pDropAfter float64, seed int64) {
+	s.disrupt.Set(pSlow, slow, pDropBefore, pDropAfter, seed)
+}
+
+// Injected returns the faults and disruptions injected so far.
+func (s *Server) Injected() (fake.FaultCounts, fake.DisruptionCounts) {
+	return s.faults.Injected(), s.disrupt.Counts()
 }
 
 // Requests returns a copy of every request received so far.
