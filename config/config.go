@@ -127,6 +127,20 @@ type Config struct {
 	Workers int `envconfig:"COESYNC_WORKERS" default:"8"`
 	// HTTPTimeout bounds each call to PagerDuty, Jira and GitHub.
 	HTTPTimeout time.Duration `envconfig:"COESYNC_HTTP_TIMEOUT" default:"30s"`
+	// JiraSearchSettle is how long Jira's search may lag behind a create:
+	// a retry that cannot tell whether an earlier create landed waits this
+	// long after it before trusting an empty search (Jira Cloud's search
+	// is eventually consistent; Data Center's is near immediate).
+	JiraSearchSettle time.Duration `envconfig:"COESYNC_JIRA_SEARCH_SETTLE" default:"60s"`
+	// JobTimeout bounds one job run. On PostgreSQL it also sets how soon
+	// the jobs of a replica that died are handed to another (timeout plus
+	// 30s at least, so a slow job is never run twice at once).
+	JobTimeout time.Duration `envconfig:"COESYNC_JOB_TIMEOUT" default:"2m"`
+	// RetryBackoff and RetryBackoffMax shape the retry schedule of failed
+	// calls: exponential from RetryBackoff, capped at RetryBackoffMax,
+	// with ±20% jitter. Rate-limited calls wait for Retry-After instead.
+	RetryBackoff    time.Duration `envconfig:"COESYNC_RETRY_BACKOFF" default:"1s"`
+	RetryBackoffMax time.Duration `envconfig:"COESYNC_RETRY_BACKOFF_MAX" default:"5m"`
 	// LogLevel is a slog level: debug, info, warn, error (or e.g. info+2).
 	LogLevel string `envconfig:"COESYNC_LOG_LEVEL" default:"info"`
 	// LogFormat is "text" or "json".
@@ -146,6 +160,24 @@ type Config struct {
 	ReportGitHubIssue string `envconfig:"COESYNC_REPORT_GITHUB_ISSUE"`
 	// ReportDir receives the Markdown report as a file per period.
 	ReportDir string `envconfig:"COESYNC_REPORT_DIR"`
+
+	// ActionSLA gives action items without a due date one: created + the
+	// SLA of the incident's priority ("P1=14d,P2=30d,default=45d"); see
+	// ParseSLA. Empty turns it off.
+	ActionSLA string `envconfig:"COESYNC_ACTION_SLA"`
+	// ReminderInterval is the least time between two reminders about the
+	// same action item.
+	ReminderInterval time.Duration `envconfig:"COESYNC_REMINDER_INTERVAL" default:"168h"`
+
+	// ChangeWindow is how far before an incident's trigger the COE lists
+	// the deployments and merged pull requests of the service's
+	// repositories (the rules file's services.repos): days ("1d"), weeks
+	// or a Go duration; see ChangeWindowDuration.
+	ChangeWindow string `envconfig:"COESYNC_CHANGE_WINDOW" default:"24h"`
+	// RecurrenceWindow: an earlier COE of the same service or incident key
+	// created within it makes the new one a recurrence (flagged, labelled
+	// coe-recurrence, counted in the weekly report).
+	RecurrenceWindow string `envconfig:"COESYNC_RECURRENCE_WINDOW" default:"90d"`
 }
 
 // Defaults returns the configuration with every default of the table in
@@ -373,8 +405,32 @@ func (c Config) Validate() error {
 	if c.Workers < 1 {
 		p.addf("COESYNC_WORKERS", "want at least 1, got %d", c.Workers)
 	}
+	if c.JobTimeout < time.Second {
+		p.addf("COESYNC_JOB_TIMEOUT", "want a duration of at least 1s, got %s", c.JobTimeout)
+	}
+	if c.JiraSearchSettle < 0 {
+		p.addf("COESYNC_JIRA_SEARCH_SETTLE", "want a duration >= 0, got %s", c.JiraSearchSettle)
+	}
+	if c.RetryBackoff <= 0 {
+		p.addf("COESYNC_RETRY_BACKOFF", "want a positive duration, got %s", c.RetryBackoff)
+	}
+	if c.RetryBackoffMax < c.RetryBackoff {
+		p.addf("COESYNC_RETRY_BACKOFF_MAX", "want a duration >= COESYNC_RETRY_BACKOFF (%s), got %s", c.RetryBackoff, c.RetryBackoffMax)
+	}
 	if c.HTTPTimeout <= 0 {
 		p.addf("COESYNC_HTTP_TIMEOUT", "want a positive duration, got %s", c.HTTPTimeout)
+	}
+	if _, err := ParseSLA(c.ActionSLA); err != nil {
+		p.addf("COESYNC_ACTION_SLA", "%v", err)
+	}
+	if c.ReminderInterval < time.Hour {
+		p.addf("COESYNC_REMINDER_INTERVAL", "want at least 1h, got %s", c.ReminderInterval)
+	}
+	if w := strings.TrimSpace(c.ChangeWindow); w == "" || badWindow(w) {
+		p.addf("COESYNC_CHANGE_WINDOW", "want a duration such as 24h or 2d, got %s", quote(c.ChangeWindow))
+	}
+	if w := strings.TrimSpace(c.RecurrenceWindow); w == "" || badWindow(w) {
+		p.addf("COESYNC_RECURRENCE_WINDOW", "want a duration such as 90d or 12w, got %s", quote(c.RecurrenceWindow))
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -402,6 +458,28 @@ func checkURL(p *problems, key, s, def string) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.addf(key, "want an http(s) URL, got %s", quote(u.Redacted()))
 	}
+}
+
+func badWindow(w string) bool { _, err := parseDays(w); return err != nil }
+
+// ChangeWindowDuration is COESYNC_CHANGE_WINDOW (24h if invalid;
+// Validate reports that).
+func (c Config) ChangeWindowDuration() time.Duration {
+	if w := strings.TrimSpace(c.ChangeWindow); w != "" && !badWindow(w) {
+		d, _ := parseDays(w)
+		return d
+	}
+	return 24 * time.Hour
+}
+
+// RecurrenceWindowDuration is COESYNC_RECURRENCE_WINDOW (90 days if
+// invalid; Validate reports that).
+func (c Config) RecurrenceWindowDuration() time.Duration {
+	if w := strings.TrimSpace(c.RecurrenceWindow); w != "" && !badWindow(w) {
+		d, _ := parseDays(w)
+		return d
+	}
+	return 90 * 24 * time.Hour
 }
 
 // SlogLevel returns LogLevel as a slog.Level (info if invalid).
@@ -445,6 +523,9 @@ func (c Config) LoadRouter() (*Router, error) {
 	if c.GitHubToken == "" {
 		if line := rules.firstRepoLine(); line > 0 {
 			p.addf("COESYNC_GITHUB_TOKEN", "required: %s:%d sets github.repo", rules.name, line)
+		}
+		if line := rules.firstChangeRepoLine(); line > 0 {
+			p.addf("COESYNC_GITHUB_TOKEN", "required: %s:%d lists repositories (services) whose changes a COE shows", rules.name, line)
 		}
 	}
 	if err := p.err(); err != nil {

@@ -94,11 +94,18 @@ func TestLoadDefaults(t *testing.T) {
 		ReconcileInterval:       5 * time.Minute,
 		Workers:                 8,
 		HTTPTimeout:             30 * time.Second,
+		JiraSearchSettle:        time.Minute,
+		JobTimeout:              2 * time.Minute,
+		RetryBackoff:            time.Second,
+		RetryBackoffMax:         5 * time.Minute,
 		LogLevel:                "info",
 		LogFormat:               "text",
 		ReportTimezone:          "UTC",
 		ReportStaleDraftDays:    7,
 		ReportSchedule:          "0 9 * * MON",
+		ReminderInterval:        168 * time.Hour,
+		ChangeWindow:            "24h",
+		RecurrenceWindow:        "90d",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -184,11 +191,18 @@ func TestLoadEverything(t *testing.T) {
 		PublicURL:               "https://coesync.acme.example",
 		Workers:                 3,
 		HTTPTimeout:             10 * time.Second,
+		JiraSearchSettle:        time.Minute,
+		JobTimeout:              2 * time.Minute,
+		RetryBackoff:            time.Second,
+		RetryBackoffMax:         5 * time.Minute,
 		LogLevel:                "DEBUG",
 		LogFormat:               "json",
 		ReportTimezone:          "UTC",
 		ReportStaleDraftDays:    7,
 		ReportSchedule:          "0 9 * * MON",
+		ReminderInterval:        168 * time.Hour,
+		ChangeWindow:            "24h",
+		RecurrenceWindow:        "90d",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)

@@ -22,8 +22,44 @@ import (
 // first rule whose matchers all hold decides where an incident's COE goes;
 // see testdata/rules.example.yaml for the schema. A nil *Rules has no rules.
 type Rules struct {
-	name  string // file name, for messages
-	rules []rule
+	name     string // file name, for messages
+	rules    []rule
+	services []serviceRepos
+}
+
+// serviceRepos is one entry of the services section: the GitHub
+// repositories whose changes a COE of these services lists.
+type serviceRepos struct {
+	services []string // service ID or name
+	repos    []string // owner/name
+	line     int
+}
+
+// MaxServiceRepos bounds the repositories of one services entry: each costs
+// a few GitHub requests per COE.
+const MaxServiceRepos = 10
+
+// ChangeRepos returns the repositories of every services entry that names
+// inc's service (by ID or name, case-insensitively), in file order, each
+// once.
+func (r *Rules) ChangeRepos(inc coe.Incident) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range r.services {
+		if !anyFold(e.services, inc.ServiceID, inc.ServiceName) {
+			continue
+		}
+		for _, repo := range e.repos {
+			if k := strings.ToLower(repo); !seen[k] {
+				seen[k] = true
+				out = append(out, repo)
+			}
+		}
+	}
+	return out
 }
 
 type rule struct {
@@ -150,6 +186,7 @@ func (r *Rules) Route(inc coe.Incident, def coe.Route) coe.Route {
 		}
 	}
 	out.Priority = jiraPriority(inc, m, def.Priority)
+	out.ChangeRepos = r.ChangeRepos(inc)
 	return out
 }
 
@@ -279,6 +316,8 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		switch key {
 		case "rules":
 			rules.rules = p.rules(v)
+		case "services":
+			rules.services = p.services(v)
 		default:
 			return false
 		}
@@ -292,6 +331,89 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		return nil, err
 	}
 	return rules, nil
+}
+
+// services reads the services section: a list of entries, each naming
+// services (match.service's form) and their repositories.
+//
+//	services:
+//	  - service: [PXXXXXX, "Payments API"]
+//	    repos: [acme/payments, acme/payments-web]
+func (p *rulesParser) services(n *yaml.Node) []serviceRepos {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "services: want a list of entries with service and repos, got %s", describe(n))
+		return nil
+	}
+	var out []serviceRepos
+	first := map[string]int{} // lower-case service -> line of its entry
+	for i, en := range n.Content {
+		en = deref(en)
+		where := "services[" + strconv.Itoa(i+1) + "]"
+		if en.Kind != yaml.MappingNode {
+			p.errorf(en, "%s: want a mapping with service and repos, got %s", where, describe(en))
+			continue
+		}
+		e := serviceRepos{line: en.Line}
+		var haveService, haveRepos bool
+		p.mapping(en, where, func(key string, k, v *yaml.Node) bool {
+			switch key {
+			case "service":
+				haveService = true
+				e.services = p.matchList(v, where+".service")
+				for _, sv := range e.services {
+					lk := strings.ToLower(sv)
+					if line, dup := first[lk]; dup {
+						p.errorf(v, "%s.service: %q is already listed at line %d", where, sv, line)
+						continue
+					}
+					first[lk] = v.Line
+				}
+			case "repos":
+				haveRepos = true
+				repos, ok := p.list(v, where+".repos")
+				if !ok {
+					break
+				}
+				if len(repos) == 0 {
+					p.errorf(v, "%s.repos: empty list; remove the entry instead", where)
+					break
+				}
+				if len(repos) > MaxServiceRepos {
+					p.errorf(v, "%s.repos: %d repositories, at most %d (each costs GitHub requests per COE)", where, len(repos), MaxServiceRepos)
+					break
+				}
+				for _, r := range repos {
+					if !validRepo(r) {
+						p.errorf(v, "%s.repos: want owner/name, got %q", where, r)
+						continue
+					}
+					e.repos = append(e.repos, r)
+				}
+			default:
+				return false
+			}
+			return true
+		})
+		if !haveService {
+			p.errorf(en, "%s: service is required", where)
+		}
+		if !haveRepos {
+			p.errorf(en, "%s: repos is required", where)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// firstChangeRepoLine returns the line of the first services entry, or 0.
+func (r *Rules) firstChangeRepoLine() int {
+	if r == nil || len(r.services) == 0 {
+		return 0
+	}
+	return r.services[0].line
 }
 
 type rulesParser struct {

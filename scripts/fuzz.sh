@@ -6,6 +6,7 @@
 #
 #   FUZZTIME=60s scripts/fuzz.sh
 #   FUZZTIME=10m FUZZMINIMIZETIME=60s scripts/fuzz.sh
+#   FUZZPARALLEL=1 scripts/fuzz.sh   # one worker: leaves the other cores free
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ failed=()
 for t in "${targets[@]}"; do
 	read -r pkg name <<<"$t"
 	echo "=== $pkg $name ($FUZZTIME)"
-	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "$pkg"; then
+	if ! go test ${FUZZPARALLEL:+-parallel "$FUZZPARALLEL"} -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "$pkg"; then
 		failed+=("$pkg $name")
 	fi
 done

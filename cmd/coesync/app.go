@@ -25,11 +25,6 @@ import (
 	"github.com/coesync/coesync/sync/store"
 )
 
-// searchSettle is how long coesync trusts Jira's search to lag behind a
-// create (see engine.Drafter.SearchSettle). It only delays the retry of a
-// create that was cut off; normal runs never wait for it.
-const searchSettle = 60 * time.Second
-
 // App is one coesync process: the only place that knows every concrete type.
 type App struct {
 	Cfg       config.Config
@@ -44,6 +39,9 @@ type App struct {
 	Reporter   *engine.Reporter
 	Counters   *store.CounterBuffer
 	Handler    http.Handler
+
+	// Reminders chases due and overdue action items (nil without GitHub).
+	Reminders *engine.Reminders
 }
 
 // appOptions tune an App for tests and the demo.
@@ -117,10 +115,17 @@ func newDrafter(cfg config.Config, log *slog.Logger, c clients) (*engine.Drafter
 	if err != nil {
 		return nil, fmt.Errorf("COESYNC_COE_TEMPLATE: %w", err)
 	}
-	return &engine.Drafter{
+	d := &engine.Drafter{
 		Source: c.pd, Tracker: c.jira, Router: router, Renderer: renderer, Log: log,
-		SearchSettle: searchSettle, NoteOnIncident: cfg.PagerDutyFrom != "", DefaultRepo: cfg.GitHubRepo,
-	}, nil
+		SearchSettle: cfg.JiraSearchSettle, NoteOnIncident: cfg.PagerDutyFrom != "", DefaultRepo: cfg.GitHubRepo,
+	}
+	// What changed (rules: services.repos) and has it happened before; the
+	// history's store is set once the store is open.
+	if c.github != nil {
+		d.Changes = &engine.ChangeFinder{Source: github.NewChanges(c.github), Window: cfg.ChangeWindowDuration(), Log: log}
+	}
+	d.History = &engine.HistoryFinder{Jira: c.jira, Window: cfg.RecurrenceWindowDuration(), Log: log}
+	return d, nil
 }
 
 // NewApp wires a coesync process from its configuration.
@@ -138,16 +143,26 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		d.SearchSettle = o.searchSettle
 	}
 	d.Now = o.now
-	runner := &engine.Runner{Log: log, Metrics: m, Backoff: o.backoff}
+	backoff := o.backoff
+	if backoff == nil {
+		backoff = engine.ExpBackoff(cfg.RetryBackoff, cfg.RetryBackoffMax)
+	}
+	runner := &engine.Runner{Log: log, Metrics: m, Backoff: backoff}
+	// One rate gate per process, shared with other replicas through the
+	// store: a 429 from a service holds every job's calls to it.
+	gate := &engine.RateGate{Log: log}
+	runner.Gate = gate
+	d.Source, d.Tracker = engine.GateSource(d.Source, gate), engine.GateTickets(d.Tracker, gate)
 	reporter, err := newReporter(cfg, c, log, o.now)
 	if err != nil {
 		return nil, err
 	}
-	sopts := store.Options{Logger: log, MaxWorkers: cfg.Workers, FetchPollInterval: o.pollInterval}
+	sopts := store.Options{Logger: log, MaxWorkers: cfg.Workers, FetchPollInterval: o.pollInterval, JobTimeout: cfg.JobTimeout}
 
 	// Action items need GitHub; without a token coesync drafts COEs only.
 	var syncer *engine.ItemSyncer
 	var rec *engine.Reconciler
+	var rem *engine.Reminders
 	if c.github != nil {
 		users, err := config.LoadUserMap(cfg.UserMapFile)
 		if err != nil {
@@ -158,6 +173,10 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 				WontDo: cfg.JiraWontDoTransitions, COEDone: cfg.JiraCOEDoneTransition},
 			SubtaskType: cfg.JiraSubtaskType, LinkType: cfg.JiraActionLinkType, Now: o.now, Log: log, Metrics: m}
 		rec = &engine.Reconciler{Jira: c.jira, GitHub: c.github, Now: o.now, Log: log}
+		syncer.Jira, syncer.GitHub = engine.GateItems(syncer.Jira, gate), engine.GateIssues(syncer.GitHub, gate)
+		rec.Jira, rec.GitHub = syncer.Jira, syncer.GitHub
+		syncer.SLA, syncer.Incidents = engine.NewSLA(cfg.SLA()), c.pd
+		rem = &engine.Reminders{GitHub: c.github, Interval: cfg.ReminderInterval, SLA: syncer.SLA, Now: o.now, Log: log}
 	}
 	if o.workers {
 		sopts.Workers = engine.Workers(d, runner, m)
@@ -170,8 +189,14 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		if syncer != nil {
 			engine.AddItemWorkers(sopts.Workers, syncer, rec, runner)
 			sopts.PeriodicJobs = append(sopts.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return engine.ReconcileArgs{}, nil },
+				func() (river.JobArgs, *river.InsertOpts) {
+					return engine.ReconcileArgs{}, engine.PeriodicReconcileOpts(cfg.ReconcileInterval)
+				},
 				&river.PeriodicJobOpts{RunOnStart: true, ID: "reconcile"}))
+			engine.AddReminderWorker(sopts.Workers, rem, runner)
+			sopts.PeriodicJobs = append(sopts.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(engine.ReminderPassInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return engine.RemindArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true, ID: "remind_action_items"}))
 		}
 	}
 	st, err := openStore(ctx, cfg, sopts)
@@ -179,12 +204,15 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		return nil, err
 	}
 	d.Store = st
+	d.History.Store = st
 	reporter.Store = st
 	runner.Count = st.Count
+	gate.Shared, gate.Count = st, st.Count
 	a := &App{Cfg: cfg, Log: log, Metrics: m, Store: st, Drafter: d, Items: syncer, Reconciler: rec, Reporter: reporter,
 		Counters: &store.CounterBuffer{Count: st.Count}}
 	if syncer != nil {
 		syncer.Store, rec.Store = st, st
+		rem.Store, a.Reminders = st, rem
 		seed := cfg.SeedActionItems
 		d.Created = func(ctx context.Context, c store.COE, draft coe.Draft) error {
 			if !seed || len(draft.ActionItems) == 0 {

@@ -8,6 +8,8 @@
 //	coesync report        print the weekly sync status report
 //	coesync replay ID|--failed   run failed jobs again
 //	coesync bench         measure webhook ingest against built-in fakes
+//	coesync backfill --since DATE   COEs for resolved incidents that were missed
+//	coesync check         validate configuration and access to PagerDuty, Jira and GitHub
 //	coesync migrate       apply database migrations
 //	coesync migrate-store --from coesync.db --to postgres://...   copy SQLite state to PostgreSQL
 package main
@@ -34,8 +36,12 @@ commands:
   status    list failed and waiting jobs with their reasons, and action items out of step
   report    print the weekly sync status report (--week 2026-W47 | --since DATE [--until DATE]) [--format markdown|html|json]
   replay    retry a job by id, or every failed job with --failed
+  reconcile queue one reconciliation pass now (picked up by a running serve)
+  chaos     run the real binary against failing fakes, kill it, count: exactly one COE and one mirror each [--incidents N] [--kills K] [--replicas R --database-url postgres://...]
   bench     measure webhook ingest and footprint against built-in fakes [--quick] [--json] [--concurrency N] [--duration D]
   migrate   apply the database migrations of COESYNC_DATABASE_URL and print the versions applied
+  backfill  queue COEs for resolved incidents that were missed (--since 2026-10-01 [--until DATE] [--dry-run])
+  check     validate the configuration, the rules and access to PagerDuty, Jira and GitHub; exits 1 on any failure
   migrate-store  copy a SQLite store into a fresh PostgreSQL database (--from coesync.db --to postgres://... [--force])
 `
 
@@ -72,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, stderr)
+	case "chaos":
+		return runChaosCommand(ctx, rest, stdout, stderr)
+	case "reconcile":
+		return runReconcile(ctx, rest, stdout, stderr)
 	case "preview":
 		return runPreview(ctx, rest, stdout, stderr)
 	case "status":
@@ -86,6 +96,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "migrate-store":
 		return runMigrateStore(ctx, rest, stdout, stderr)
+	case "backfill":
+		return runBackfill(ctx, rest, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/store"
 )
 
@@ -62,6 +63,10 @@ func runPreview(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	d, err := newDrafter(cfg, log, c)
 	if err != nil {
 		return err
+	}
+	if st, ok := previewStore(ctx, cfg, log, stderr); ok { // history.go
+		defer st.Close()
+		d.History.Store = st
 	}
 	draft, desc, err := d.BuildDraft(ctx, fs.Arg(0))
 	if err != nil {
@@ -202,4 +207,23 @@ func openCLIStore(ctx context.Context, stderr io.Writer) (store.Store, error) {
 		return nil, err
 	}
 	return openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
+}
+
+func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, err}
+	}
+	st, err := openCLIStore(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// Unique while queued: a pass already waiting absorbs this one.
+	if err := st.Enqueue(ctx, store.Job{Args: engine.ReconcileArgs{}}); err != nil {
+		return fmt.Errorf("queue reconcile: %w", err)
+	}
+	fmt.Fprintln(stdout, "reconcile queued; a running coesync serve picks it up")
+	return nil
 }

@@ -35,6 +35,12 @@ type Draft struct {
 	ActionItems []ActionItem
 	Related     []RelatedItem
 	Route       Route
+	// Changes are the deployments and merged pull requests of the
+	// service's repositories shortly before the incident (WithChanges).
+	Changes ChangeList
+	// History are the earlier COEs of the same service or incident key
+	// (WithHistory).
+	History History
 }
 
 // Related item kinds.

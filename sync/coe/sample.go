@@ -37,5 +37,17 @@ func sampleDraft() Draft {
 		{ID: "N1", At: at(20 * time.Minute), Author: "Sam Sample", Content: "Mitigated: rolled back.\nAction: add an alarm"},
 		{ID: "N2", At: at(30 * time.Minute), Author: "Sam Sample", Content: "TODO: write a runbook"},
 	}
-	return NewDraft(inc, log, notes, Route{Project: "OPS", IssueType: "Task"})
+	changes := ChangeList{Repos: []string{"acme/sample"}, Since: t0.Add(-24 * time.Hour), Until: t0, Changes: []Change{
+		{Kind: ChangeDeploy, Repo: "acme/sample", Title: "release 1.2.3", Author: "deployer", Ref: "v1.2.3",
+			SHA: "0123456789abcdef0123456789abcdef01234567", Environment: "production", At: at(-time.Hour),
+			URL: "https://github.com/acme/sample/commit/0123456789abcdef0123456789abcdef01234567"},
+		{Kind: ChangePR, Repo: "acme/sample", Number: 7, Title: "Sample change", Author: "author", Ref: "main",
+			At: at(-2 * time.Hour), URL: "https://github.com/acme/sample/pull/7"},
+	}}
+	history := History{Searched: true, Window: 90 * 24 * time.Hour, Earlier: []EarlierCOE{{
+		TicketKey: "OPS-1", TicketURL: "https://example.atlassian.net/browse/OPS-1", Title: "Earlier sample incident",
+		IncidentNumber: 0, CreatedAt: at(-7 * 24 * time.Hour), SameService: true, ItemsKnown: true, OpenItems: 1,
+		Open: []EarlierItem{{Key: "OPS-2", Summary: "Sample open action", Owner: "Sam Sample"}}, InWindow: true,
+	}}}
+	return NewDraft(inc, log, notes, Route{Project: "OPS", IssueType: "Task"}).WithChanges(changes).WithHistory(history)
 }

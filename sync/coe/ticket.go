@@ -13,6 +13,10 @@ type Route struct {
 	Priority string
 	// GitHubRepo is "owner/name" for the COE's action items.
 	GitHubRepo string
+	// ChangeRepos are the "owner/name" repositories of the incident's
+	// service (rules file: services[].repos) whose deployments and merged
+	// pull requests the COE lists.
+	ChangeRepos []string
 }
 
 // RemoteLink is a link from a Jira issue to another system. GlobalID makes

@@ -52,6 +52,12 @@ type Drafter struct {
 	// Created, if set, is called once the ticket exists (metrics, seeding
 	// action items). It must be idempotent: a retry may call it again.
 	Created func(ctx context.Context, c store.COE, d coe.Draft) error
+	// Changes lists the deployments and merged pull requests of the
+	// route's ChangeRepos before the incident; nil lists none.
+	Changes *ChangeFinder
+	// History finds earlier COEs of the incident's service or incident
+	// key (recurrence); nil finds none.
+	History *HistoryFinder
 }
 
 // Outcome of Draft, for logs and tests.
@@ -85,25 +91,55 @@ func (d *Drafter) now() time.Time {
 func GlobalID(incidentID string) string { return "coesync:pagerduty-incident:" + incidentID }
 
 type fetched struct {
-	inc   coe.Incident
-	log   []coe.LogEntry
-	notes []coe.Note
+	inc     coe.Incident
+	log     []coe.LogEntry
+	notes   []coe.Note
+	changes coe.ChangeList
+	history coe.History
 }
 
-func (d *Drafter) fetch(ctx context.Context, id string) (fetched, error) {
+// fetch reads the incident, its log entries and notes in parallel; once
+// the incident is known, its changes and earlier COEs are looked up while
+// the log and notes are still being read. strict lets those lookups fail
+// the run on transient errors (see ChangeFinder); it is false once the
+// ticket exists and for previews. Without withContext they are skipped
+// (the ticket exists: its description is not written again).
+func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext bool) (fetched, error) {
 	var f fetched
 	// The three reads are independent: one round trip of latency, not three.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { f.inc, err = d.Source.Incident(gctx, id); return err })
+	g.Go(func() (err error) {
+		if f.inc, err = d.Source.Incident(gctx, id); err != nil || !withContext {
+			return err
+		}
+		return d.fetchContext(gctx, &f, strict)
+	})
 	g.Go(func() (err error) { f.log, err = d.Source.LogEntries(gctx, id); return err })
 	g.Go(func() (err error) { f.notes, err = d.Source.Notes(gctx, id); return err })
 	return f, g.Wait()
 }
 
+// fetchContext looks up what changed before the incident and its earlier
+// COEs, in parallel.
+func (d *Drafter) fetchContext(ctx context.Context, f *fetched, strict bool) error {
+	if d.Changes == nil && d.History == nil {
+		return nil
+	}
+	route := d.Router.Route(f.inc)
+	if route.Skip {
+		return nil // no COE to write them into
+	}
+	now, repos := d.now(), route.ChangeRepos
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { f.changes, err = d.Changes.List(gctx, f.inc, repos, strict, now); return err })
+	g.Go(func() (err error) { f.history, err = d.History.Find(gctx, f.inc, strict, now); return err })
+	return g.Wait()
+}
+
 // BuildDraft fetches an incident and builds its draft and description
 // without writing anything (coesync preview uses it too).
 func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft, string, error) {
-	f, err := d.fetch(ctx, incidentID)
+	f, err := d.fetch(ctx, incidentID, false, true)
 	if err != nil {
 		return coe.Draft{}, "", err
 	}
@@ -112,7 +148,7 @@ func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft,
 
 func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
 	route := d.Router.Route(f.inc)
-	draft := coe.NewDraft(f.inc, f.log, f.notes, route)
+	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history)
 	desc, err := d.Renderer.Render(draft)
 	if err != nil {
 		return draft, "", Permanently(fmt.Errorf("render COE for %s: %w", f.inc.ID, err))
@@ -134,7 +170,7 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		return OutcomeSkipped, nil
 	}
 
-	f, err := d.fetch(ctx, incidentID)
+	f, err := d.fetch(ctx, incidentID, true, rec.State != store.COECreated)
 	if err != nil {
 		return "", fmt.Errorf("fetch incident %s: %w", incidentID, err)
 	}
@@ -148,6 +184,10 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		IncidentID: incidentID, Label: label, Rule: route.Rule, Project: route.Project,
 		Title: f.inc.Title, ServiceID: f.inc.ServiceID, ServiceName: f.inc.ServiceName,
 		Teams: teamNames(f.inc.Teams), IntentAt: d.now(), IncidentURL: f.inc.URL, IncidentNumber: f.inc.Number,
+		IncidentKey: f.inc.IncidentKey,
+	}
+	if e, ok := draft.History.Recurrence(); ok {
+		base.RecurrenceOf = e.TicketKey
 	}
 	if route.GitHubRepo != d.DefaultRepo {
 		base.Repo = route.GitHubRepo
@@ -181,7 +221,7 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		if rec.State != store.COECreated {
 			spec := coe.TicketSpec{
 				Project: route.Project, IssueType: route.IssueType, Summary: coe.TicketSummary(f.inc),
-				Description: desc, Labels: ticketLabels(label, route.Labels), Components: route.Components,
+				Description: desc, Labels: ticketLabels(label, append(historyLabels(draft), route.Labels...)), Components: route.Components,
 				Priority: route.Priority,
 			}
 			ref, err := d.Tracker.CreateTicket(ctx, spec)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/metrics"
@@ -63,6 +64,10 @@ type ItemSyncer struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Metrics     *metrics.Metrics
+	// SLA gives items without a due date one (sla.go); nil turns it off.
+	SLA *SLA
+	// Incidents reads the incident's priority for the SLA; may be nil.
+	Incidents IncidentSource
 }
 
 func (s *ItemSyncer) now() time.Time {
@@ -87,8 +92,15 @@ func KeyFromBody(body string) (string, bool) {
 	return m[1], true
 }
 
-// issueTitle is the GitHub title of an item: "[COE-KEY] summary".
-func issueTitle(coeKey, summary string) string { return "[" + coeKey + "] " + summary }
+// issueTitle is the GitHub title of an item: "[COE-KEY] summary", cut to
+// GitHub's 256 characters (a Jira summary may have 255 on its own).
+func issueTitle(coeKey, summary string) string {
+	prefix := "[" + coeKey + "] "
+	return prefix + coe.Truncate(summary, maxIssueTitle-utf8.RuneCountInString(prefix))
+}
+
+// maxIssueTitle is GitHub's limit; a longer title is refused with a 422.
+const maxIssueTitle = 256
 
 // summaryFromTitle undoes issueTitle; a title someone rewrote without the
 // prefix is taken whole.
@@ -211,6 +223,9 @@ func (s *ItemSyncer) Sync(ctx context.Context, key, source string) error {
 	if !ok {
 		return nil // not an action item of a COE coesync made
 	}
+	if err := s.applySLA(ctx, c, &ji, log); err != nil {
+		return err
+	}
 	if !known {
 		it = store.ActionItem{JiraKey: key, JiraID: ji.ID, COEKey: c.TicketKey, IncidentID: c.IncidentID,
 			Repo: s.repoFor(c, ji), State: store.MirrorIntent, OpenedAt: ji.Created}
@@ -325,7 +340,8 @@ func (s *ItemSyncer) sync(ctx context.Context, it store.ActionItem, c store.COE,
 	// Title: both ways.
 	title := it.Title
 	ghSummary := summaryFromTitle(it.COEKey, gi.Title)
-	jc, gc := ji.Summary != it.Title, ghSummary != it.Title
+	// A title cut to GitHub's limit is not an edit on GitHub.
+	jc, gc := ji.Summary != it.Title, ghSummary != it.Title && gi.Title != issueTitle(it.COEKey, it.Title)
 	switch {
 	case jc && (!gc || jiraNewer):
 		title = ji.Summary

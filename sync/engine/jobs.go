@@ -37,13 +37,20 @@ func DraftCOEJob(incidentID string) store.Job {
 // Backoff is the retry schedule for retryable failures: exponential from
 // one second, capped at five minutes, with ±20% jitter so a storm of
 // failures does not come back in lockstep.
-func Backoff(attempt int) time.Duration {
-	if attempt < 1 {
-		attempt = 1
+func Backoff(attempt int) time.Duration { return ExpBackoff(time.Second, 5*time.Minute)(attempt) }
+
+// ExpBackoff is Backoff's schedule from base, capped at max.
+func ExpBackoff(base, max time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		if attempt < 1 {
+			attempt = 1
+		}
+		d := base << min(attempt-1, 20)
+		if d > max || d <= 0 {
+			d = max
+		}
+		return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 	}
-	d := time.Second << min(attempt-1, 9)
-	d = min(d, 5*time.Minute)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // Runner turns engine outcomes into River's: it owns retry and backoff.
@@ -55,6 +62,10 @@ type Runner struct {
 	// Count persists a daily counter for the weekly report (rate-limit
 	// waits, failed jobs); may be nil.
 	Count func(ctx context.Context, name string, at time.Time, n int) error
+	// Gate, if set, is the rate gate the connectors' calls go through: a
+	// job that still failed for a rate limit holds it and waits until it
+	// opens, with every other job calling that service.
+	Gate *RateGate
 }
 
 func (r *Runner) count(ctx context.Context, name string) {
@@ -87,6 +98,11 @@ func (r *Runner) result(ctx context.Context, kind string, attempt int, err error
 	switch k {
 	case RateLimited:
 		outcome = "rate_limited"
+		if r.Gate != nil {
+			if wait, ok := r.Gate.Observe(ctx, err); ok {
+				after = wait
+			}
+		}
 		r.count(ctx, store.CounterRateLimitWaits)
 		log.Warn("rate limited, waiting", "wait", after, "err", err)
 		return river.JobSnooze(max(after, time.Second))
@@ -205,6 +221,14 @@ func (ReconcileArgs) Kind() string { return "reconcile" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (ReconcileArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: uniqueWhileQueued}
+}
+
+// PeriodicReconcileOpts makes the periodic pass unique per interval
+// across the cluster: River's leader inserts it, and a new leader's
+// run-on-start after a failover or a restart does not add a second pass
+// in the same period (periods are aligned to the interval).
+func PeriodicReconcileOpts(interval time.Duration) *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
 }
 
 // jobWorker adapts a function to a River worker with the engine's retry

@@ -38,3 +38,17 @@ type IssueTracker interface {
 	// contain it already, so that the next call finds it.
 	UpsertComment(ctx context.Context, repo string, number int, marker, body string) error
 }
+
+// ChangeSource lists what changed in a GitHub repository ("owner/name")
+// in a time window, for the "what changed" part of a COE. Each call costs
+// a bounded number of requests (a few pages at most); truncated reports
+// that the window held more than was read (the newest are returned).
+type ChangeSource interface {
+	// Deployments returns the deployments of repo created in
+	// [since, until], newest first.
+	Deployments(ctx context.Context, repo string, since, until time.Time) (changes []coe.Change, truncated bool, err error)
+	// MergedPulls returns the pull requests of repo merged into base (the
+	// repository's default branch when base is "") in [since, until],
+	// newest first.
+	MergedPulls(ctx context.Context, repo, base string, since, until time.Time) (changes []coe.Change, truncated bool, err error)
+}

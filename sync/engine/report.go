@@ -111,7 +111,7 @@ func (r *Reporter) Input(ctx context.Context, p report.Period) (report.Input, er
 		incident[c.TicketKey] = c
 		in.COEs = append(in.COEs, report.COE{IncidentID: c.IncidentID, Key: c.TicketKey, URL: c.TicketURL, Title: c.Title,
 			Service: c.ServiceName, Team: t, Created: c.CreatedAt,
-			Reviewed: c.TicketCategory != "" && c.TicketCategory != "new"})
+			Reviewed: c.TicketCategory != "" && c.TicketCategory != "new", Recurrence: c.RecurrenceOf != ""})
 	}
 	for _, it := range items {
 		if it.State == store.MirrorGone {
@@ -162,6 +162,7 @@ func (r *Reporter) health(ctx context.Context, p report.Period) (report.Health, 
 	h.DriftRepaired = counts[store.CounterDriftRepaired]
 	h.MissingTransitions = counts[store.CounterMissingTransition]
 	h.RateLimitWaits = counts[store.CounterRateLimitWaits]
+	h.RemindersSent = counts[CounterRemindersSent]
 	failed, err := r.Store.Jobs(ctx, "cancelled", "discarded")
 	if err != nil {
 		return h, err

@@ -23,6 +23,7 @@ type SyncHealth struct {
 	DriftRepaired            int      `json:"drift_repaired"`
 	MissingTransitions       int      `json:"missing_transitions"`
 	RateLimitWaits           int      `json:"rate_limit_waits"`
+	RemindersSent            int      `json:"reminders_sent,omitempty"`
 	ReconcileIntervalSeconds int64    `json:"reconcile_interval_seconds"`
 	// Reconcile has one entry per system, by name; "github" and "jira"
 	// are always there.
@@ -107,6 +108,7 @@ func Assess(h Health, now time.Time) SyncHealth {
 		DriftRepaired:            max(0, h.DriftRepaired),
 		MissingTransitions:       max(0, h.MissingTransitions),
 		RateLimitWaits:           max(0, h.RateLimitWaits),
+		RemindersSent:            max(0, h.RemindersSent),
 		ReconcileIntervalSeconds: int64(interval / time.Second),
 	}
 	for _, c := range s.WebhooksReceivedBySource {

@@ -437,6 +437,9 @@ By service: {{range $i, $c := .COEs.ByService}}{{if $i}} · {{end}}{{$c.Name}} <
 <tr><th scope="row">Drift repaired by reconcile</th><td class="n" data-metric="drift_repaired">{{.DriftRepaired}}</td><td></td></tr>
 <tr><th scope="row">Missing Jira transitions</th><td class="n{{if .MissingTransitions}} bad{{end}}" data-metric="missing_transitions">{{.MissingTransitions}}</td><td></td></tr>
 <tr><th scope="row">Rate-limit waits</th><td class="n" data-metric="rate_limit_waits">{{.RateLimitWaits}}</td><td></td></tr>
+{{- if .RemindersSent}}
+<tr><th scope="row">Reminders sent</th><td class="n" data-metric="reminders_sent">{{.RemindersSent}}</td><td>due and overdue action items</td></tr>
+{{- end}}
 </tbody></table></div>
 </section>
 <section>

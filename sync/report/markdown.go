@@ -238,6 +238,9 @@ func (r Report) Markdown() string {
 	}
 	w.table([]string{"Item", "Title", "Owner", "Team", "Due", "Late by"}, "lllllr", rows)
 	w.more(len(r.ActionItems.Overdue), s.ItemsOverdue)
+	if n := r.Health.RemindersSent; n > 0 {
+		w.p("coesync sent **%d** reminders about due and overdue items in the period (GitHub comments to their assignees).\n\n", n)
+	}
 
 	w.p("### Oldest open items\n\n")
 	rows = nil

@@ -89,6 +89,9 @@ type Health struct {
 	MissingTransitions int
 	// RateLimitWaits counts waits for a rate limit of an API.
 	RateLimitWaits int
+	// RemindersSent counts reminders about due and overdue action items
+	// (GitHub comments) sent in the period.
+	RemindersSent int
 	// LastReconcile is the time of the last successful reconcile by
 	// system ("jira", "github"); a missing system never reconciled.
 	LastReconcile map[string]time.Time

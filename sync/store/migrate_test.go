@@ -99,7 +99,8 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 
 	full := store.COE{IncidentID: "P1", Label: "pd-P1", Rule: "r", Project: "OPS", Title: "DB down", ServiceID: "S1",
-		ServiceName: "db", Teams: "a,b", IntentAt: t0, Repo: "acme/ops", IncidentURL: "https://pd/P1", IncidentNumber: 42}
+		ServiceName: "db", Teams: "a,b", IntentAt: t0, Repo: "acme/ops", IncidentURL: "https://pd/P1", IncidentNumber: 42,
+		IncidentKey: "db-down", RecurrenceOf: "OPS-0"}
 	if _, _, err := src.BeginCOE(ctx, full); err != nil {
 		t.Fatal(err)
 	}

@@ -158,6 +158,11 @@ var postgresMigrations = []string{
 	CREATE TABLE sync_state (key text PRIMARY KEY, value text NOT NULL);
 	CREATE TABLE counters (name text NOT NULL, day timestamptz NOT NULL, n bigint NOT NULL, PRIMARY KEY (name, day));
 	CREATE TABLE leases (name text PRIMARY KEY, owner text NOT NULL, until timestamptz NOT NULL);`,
+	// 2: earlier COEs of a service or incident key (issue 8, recurrence).
+	`ALTER TABLE coes ADD COLUMN incident_key text NOT NULL DEFAULT '';
+	ALTER TABLE coes ADD COLUMN recurrence_of text NOT NULL DEFAULT '';
+	CREATE INDEX coes_service ON coes (service_id, created_at);
+	CREATE INDEX coes_incident_key ON coes (incident_key);`,
 }
 
 // migrate runs River's migrations then coesync's, each version in its own
@@ -304,7 +309,7 @@ func scanPgCOE(r scanner) (COE, error) {
 	var intent, created, linked, noted, completed pgtype.Timestamptz
 	err := r.Scan(&c.IncidentID, &c.State, &c.Label, &c.Rule, &c.Project, &c.TicketKey, &c.TicketID, &c.TicketURL,
 		&c.Title, &c.ServiceID, &c.ServiceName, &c.Teams, &intent, &created, &linked, &noted, &c.RollupComment, &completed,
-		&c.Repo, &c.IncidentURL, &c.IncidentNumber, &c.TicketCategory)
+		&c.Repo, &c.IncidentURL, &c.IncidentNumber, &c.TicketCategory, &c.IncidentKey, &c.RecurrenceOf)
 	c.IntentAt, c.CreatedAt, c.LinkedAt, c.NotedAt = fromTS(intent), fromTS(created), fromTS(linked), fromTS(noted)
 	c.CompletedAt = fromTS(completed)
 	return c, err
@@ -329,11 +334,12 @@ func (s *Postgres) COE(ctx context.Context, incidentID string) (COE, error) {
 
 func (s *Postgres) insertCOE(ctx context.Context, c COE) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `INSERT INTO coes (`+coeColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
 		ON CONFLICT (incident_id) DO NOTHING`,
 		c.IncidentID, c.State, c.Label, c.Rule, c.Project, c.TicketKey, c.TicketID, c.TicketURL, c.Title,
 		c.ServiceID, c.ServiceName, c.Teams, ts(c.IntentAt), ts(c.CreatedAt), ts(c.LinkedAt), ts(c.NotedAt),
-		c.RollupComment, ts(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory)
+		c.RollupComment, ts(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory,
+		c.IncidentKey, c.RecurrenceOf)
 	if err != nil {
 		return false, err
 	}
@@ -458,7 +464,16 @@ func (s *Postgres) countBy(ctx context.Context, query string, args ...any) (map[
 // Args come back from jsonb, which adds spaces: they are compacted to read
 // as they were written (jsonb also orders the keys, shortest first).
 func (s *Postgres) Jobs(ctx context.Context, states ...string) ([]JobInfo, error) {
-	jobs, err := listJobs(ctx, s.river.JobList, states)
+	return s.jobs(ctx, states)
+}
+
+// JobsOfKind implements Store.
+func (s *Postgres) JobsOfKind(ctx context.Context, kind string, states ...string) ([]JobInfo, error) {
+	return s.jobs(ctx, states, kind)
+}
+
+func (s *Postgres) jobs(ctx context.Context, states []string, kinds ...string) ([]JobInfo, error) {
+	jobs, err := listJobs(ctx, s.river.JobList, states, kinds...)
 	for i := range jobs {
 		var b bytes.Buffer
 		if json.Compact(&b, []byte(jobs[i].Args)) == nil {

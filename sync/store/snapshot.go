@@ -273,7 +273,8 @@ func (s *Postgres) Load(ctx context.Context, snap Snapshot, force bool) error {
 			c := snap.COEs[i]
 			return []any{c.IncidentID, c.State, c.Label, c.Rule, c.Project, c.TicketKey, c.TicketID, c.TicketURL, c.Title,
 				c.ServiceID, c.ServiceName, c.Teams, ts(c.IntentAt), ts(c.CreatedAt), ts(c.LinkedAt), ts(c.NotedAt),
-				c.RollupComment, ts(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory}
+				c.RollupComment, ts(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory,
+				c.IncidentKey, c.RecurrenceOf}
 		}); err != nil {
 			return err
 		}

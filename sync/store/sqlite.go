@@ -24,6 +24,7 @@ type SQLite struct {
 	db   *sql.DB
 	lock *os.File
 	log  *slog.Logger
+	ckpt *checkpointer // nil until migrated
 }
 
 var _ Store = (*SQLite)(nil)
@@ -76,6 +77,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 			return nil, fmt.Errorf("store: clear leases of a previous run: %w", err)
 		}
 	}
+	if s.ckpt, err = startCheckpointer(path, s.log); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: WAL checkpointer: %w", err)
+	}
 	cfg := riverConfig(opts, s.log)
 	if s.river, err = river.NewClient(riversqlite.New(db), cfg); err != nil {
 		s.Close()
@@ -87,7 +92,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 // openSQLiteDB opens the database/sql handle of the file at path.
 func openSQLiteDB(path string) (*sql.DB, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate" +
+		"&_pragma=wal_autocheckpoint(0)" // checkpoints run in the background (checkpoint.go)
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
@@ -208,6 +214,11 @@ var sqliteMigrations = []string{
 	CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);
 	ALTER TABLE coes ADD COLUMN ticket_category TEXT NOT NULL DEFAULT '';
 	CREATE INDEX deliveries_received ON deliveries (received_at);`,
+	// 3: earlier COEs of a service or incident key (issue 8, recurrence).
+	`ALTER TABLE coes ADD COLUMN incident_key TEXT NOT NULL DEFAULT '';
+	ALTER TABLE coes ADD COLUMN recurrence_of TEXT NOT NULL DEFAULT '';
+	CREATE INDEX coes_service ON coes (service_id, created_at);
+	CREATE INDEX coes_incident_key ON coes (incident_key);`,
 }
 
 // migrate runs River's migrations then coesync's and returns the versions
@@ -296,7 +307,7 @@ func (s *SQLite) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 
 const coeColumns = `incident_id, state, label, rule, project, ticket_key, ticket_id, ticket_url, title,
 	service_id, service_name, teams, intent_at, created_at, linked_at, noted_at, rollup_comment, completed_at,
-	repo, incident_url, incident_number, ticket_category`
+	repo, incident_url, incident_number, ticket_category, incident_key, recurrence_of`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -305,7 +316,7 @@ func scanCOE(r scanner) (COE, error) {
 	var intent, created, linked, noted, completed int64
 	err := r.Scan(&c.IncidentID, &c.State, &c.Label, &c.Rule, &c.Project, &c.TicketKey, &c.TicketID, &c.TicketURL,
 		&c.Title, &c.ServiceID, &c.ServiceName, &c.Teams, &intent, &created, &linked, &noted, &c.RollupComment, &completed,
-		&c.Repo, &c.IncidentURL, &c.IncidentNumber, &c.TicketCategory)
+		&c.Repo, &c.IncidentURL, &c.IncidentNumber, &c.TicketCategory, &c.IncidentKey, &c.RecurrenceOf)
 	c.IntentAt, c.CreatedAt, c.LinkedAt, c.NotedAt = fromMilli(intent), fromMilli(created), fromMilli(linked), fromMilli(noted)
 	c.CompletedAt = fromMilli(completed)
 	return c, err
@@ -338,11 +349,12 @@ func (s *SQLite) COE(ctx context.Context, incidentID string) (COE, error) {
 }
 
 func (s *SQLite) insertCOE(ctx context.Context, c COE) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO coes (`+coeColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (incident_id) DO NOTHING`,
 		c.IncidentID, c.State, c.Label, c.Rule, c.Project, c.TicketKey, c.TicketID, c.TicketURL, c.Title,
 		c.ServiceID, c.ServiceName, c.Teams, toMilli(c.IntentAt), toMilli(c.CreatedAt), toMilli(c.LinkedAt), toMilli(c.NotedAt),
-		c.RollupComment, toMilli(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory)
+		c.RollupComment, toMilli(c.CompletedAt), c.Repo, c.IncidentURL, c.IncidentNumber, c.TicketCategory,
+		c.IncidentKey, c.RecurrenceOf)
 	if err != nil {
 		return false, err
 	}
@@ -428,8 +440,16 @@ func (s *SQLite) Jobs(ctx context.Context, states ...string) ([]JobInfo, error) 
 	return listJobs(ctx, s.river.JobList, states)
 }
 
-func listJobs(ctx context.Context, list func(context.Context, *river.JobListParams) (*river.JobListResult, error), states []string) ([]JobInfo, error) {
+// JobsOfKind implements Store.
+func (s *SQLite) JobsOfKind(ctx context.Context, kind string, states ...string) ([]JobInfo, error) {
+	return listJobs(ctx, s.river.JobList, states, kind)
+}
+
+func listJobs(ctx context.Context, list func(context.Context, *river.JobListParams) (*river.JobListResult, error), states []string, kinds ...string) ([]JobInfo, error) {
 	params := river.NewJobListParams().First(1000)
+	if len(kinds) > 0 {
+		params = params.Kinds(kinds...)
+	}
 	if len(states) > 0 {
 		st := make([]rivertype.JobState, len(states))
 		for i, v := range states {
@@ -458,6 +478,10 @@ func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) 
 
 // Close implements Store.
 func (s *SQLite) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.close()
+		s.ckpt = nil
+	}
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()

@@ -82,6 +82,11 @@ type COE struct {
 	// TicketCategory is the Jira status category of the COE ticket as last
 	// seen ("new" while it is a draft nobody picked up, "" if never seen).
 	TicketCategory string
+	// IncidentKey is the PagerDuty incident_key (de-duplication key).
+	IncidentKey string
+	// RecurrenceOf is the ticket key of an earlier COE of the same service
+	// or incident key within the recurrence window ("" when none).
+	RecurrenceOf string
 }
 
 // COEStep is a follow-up step after the ticket exists.
@@ -136,12 +141,18 @@ type Store interface {
 	DeliveryCounts(ctx context.Context, since, until time.Time) (map[string]int, error)
 	// ListCOEs returns COEs created in [since, until), newest first.
 	ListCOEs(ctx context.Context, since, until time.Time) ([]COE, error)
+	// EarlierCOEs returns up to limit created COEs of PagerDuty service
+	// serviceID or with incident key incidentKey (an empty argument matches
+	// nothing), created before before, newest first.
+	EarlierCOEs(ctx context.Context, serviceID, incidentKey string, before time.Time, limit int) ([]COE, error)
 
 	ItemStore
 
 	// Jobs lists jobs in the given states ("available", "retryable",
 	// "running", "scheduled", "cancelled", "discarded", "completed").
 	Jobs(ctx context.Context, states ...string) ([]JobInfo, error)
+	// JobsOfKind is Jobs for one kind of job (at most 1,000, oldest first).
+	JobsOfKind(ctx context.Context, kind string, states ...string) ([]JobInfo, error)
 	// RetryJob makes a failed or waiting job run now.
 	RetryJob(ctx context.Context, id int64) error
 

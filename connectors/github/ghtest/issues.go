@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coesync/coesync/connectors/internal/fake"
 )
@@ -22,6 +23,8 @@ type repo struct {
 	created    time.Time
 	lastNumber int
 	issues     map[int]*issue
+	access     RepoAccess  // repo.go
+	changes    repoChanges // changes.go: deployments and pull requests
 }
 
 func (r *repo) fullName() string { return r.owner + "/" + r.name }
@@ -288,6 +291,9 @@ func (s *Server) newIssueLocked(rp *repo, user, title, body string, labels, assi
 	return is
 }
 
+// maxTitle is GitHub's limit on an issue title, in characters.
+const maxTitle = 256
+
 func (s *Server) createIssue(r *http.Request, rp *repo, body []byte) reply {
 	var in map[string]json.RawMessage
 	if err := json.Unmarshal(body, &in); err != nil || in == nil {
@@ -296,6 +302,9 @@ func (s *Server) createIssue(r *http.Request, rp *repo, body []byte) reply {
 	title, ok := str(in["title"])
 	if !ok || strings.TrimSpace(title) == "" {
 		return validation("Issue", "title", "missing_field")
+	}
+	if utf8.RuneCountInString(title) > maxTitle {
+		return validation("Issue", "title", "custom") // "title is too long (maximum is 256 characters)"
 	}
 	text, ok := strOrNull(in["body"])
 	if !ok {
@@ -342,6 +351,9 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 		t, ok := str(raw)
 		if !ok || strings.TrimSpace(t) == "" {
 			return validation("Issue", "title", "missing_field")
+		}
+		if utf8.RuneCountInString(t) > maxTitle {
+			return validation("Issue", "title", "custom")
 		}
 		title = t
 	}

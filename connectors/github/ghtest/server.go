@@ -537,11 +537,19 @@ func (s *Server) route(r *http.Request, body []byte) reply {
 		rest = seg[2:]
 	case len(seg) == 1 && seg[0] == "rate_limit" && r.Method == http.MethodGet:
 		return s.rateLimitJSON()
+	case len(seg) == 1 && seg[0] == "user" && r.Method == http.MethodGet: // repo.go
+		return s.viewerJSON()
 	default:
 		return notFound()
 	}
 	if rp == nil {
 		return notFound()
+	}
+	if len(rest) == 0 && r.Method == http.MethodGet { // repo.go
+		return s.repoJSON(rp)
+	}
+	if rep, ok := s.routeChanges(r, rp, rest); ok { // changes.go
+		return rep
 	}
 	if len(rest) == 0 || rest[0] != "issues" {
 		return notFound()

@@ -74,7 +74,7 @@ func TestEndpoints(t *testing.T) {
 		{"basic scheme", call{method: "GET", path: r + "/issues/1", auth: "Basic " + tok}, 401, nil},
 		{"unknown repo", call{method: "GET", path: "/repos/acme/nope/issues/1"}, 404, nil},
 		{"unknown issue", call{method: "GET", path: r + "/issues/77"}, 404, nil},
-		{"unknown endpoint", call{method: "GET", path: "/user"}, 404, nil},
+		{"unknown endpoint", call{method: "GET", path: "/gists"}, 404, nil},
 		{"get", call{method: "GET", path: r + "/issues/1"}, 200, func(t *testing.T, resp *http.Response, b []byte) {
 			var is map[string]any
 			if err := json.Unmarshal(b, &is); err != nil {

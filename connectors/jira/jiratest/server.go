@@ -121,6 +121,10 @@ type Project struct {
 type IssueType struct {
 	Name    string
 	Subtask bool
+	// RequiredFields are custom fields (by name) that creating an issue
+	// of this type requires and that have no default: createmeta lists
+	// them as required (createmeta.go). Creates do not enforce them.
+	RequiredFields []string
 }
 
 // Transition is a workflow transition. From lists the statuses it is
@@ -447,6 +451,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /rest/api/2/issue/{key}/comment", s.addComment)
 	m.HandleFunc("PUT /rest/api/2/issue/{key}/comment/{id}", s.updateComment)
 	m.HandleFunc("GET /rest/api/2/myself", s.getMyself)
+	m.HandleFunc("GET /rest/api/2/issue/createmeta/{project}/issuetypes", s.createMetaIssueTypes)  // createmeta.go
+	m.HandleFunc("GET /rest/api/2/issue/createmeta/{project}/issuetypes/{id}", s.createMetaFields) // createmeta.go
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, []string{"jiratest: no such endpoint: " + r.Method + " " + r.URL.Path}, nil)
 	})

@@ -210,6 +210,15 @@ func errorFor(status int) wireError {
 var notFound = wireError{Message: "Not Found", Code: 2100}
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
+	if strings.Trim(r.URL.Path, "/") == "incidents" { // list.go
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, http.StatusMethodNotAllowed, wireError{Message: "Method Not Allowed"})
+			return
+		}
+		s.listIncidents(w, r)
+		return
+	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) < 2 || len(parts) > 3 || parts[0] != "incidents" || parts[1] == "" {
 		writeError(w, http.StatusNotFound, notFound)

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("COESkip", func(t *testing.T) { testCOESkip(t, open(t)) })
 	t.Run("ListCOEs", func(t *testing.T) { testListCOEs(t, open(t)) })
 	t.Run("COENewFields", func(t *testing.T) { testCOENewFields(t, open(t)) })
+	t.Run("EarlierCOEs", func(t *testing.T) { testEarlierCOEs(t, open(t)) })
 	t.Run("COEByKey", func(t *testing.T) { testCOEByKey(t, open(t)) })
 	t.Run("COERollup", func(t *testing.T) { testCOERollup(t, open(t)) })
 	t.Run("ActionItemPutGet", func(t *testing.T) { testActionItemPutGet(t, open(t)) })
@@ -104,6 +105,12 @@ func testIngestEnqueuesOnlyNew(t *testing.T, s store.Store) {
 	}
 	if jobs, _ = s.Jobs(ctx); len(jobs) != 2 {
 		t.Fatalf("after Enqueue: %d jobs, want 2", len(jobs))
+	}
+	if jobs, err = s.JobsOfKind(ctx, "storetest", "available"); err != nil || len(jobs) != 2 {
+		t.Fatalf("JobsOfKind(storetest) = %d jobs, %v; want 2", len(jobs), err)
+	}
+	if jobs, err = s.JobsOfKind(ctx, "other"); err != nil || len(jobs) != 0 {
+		t.Fatalf("JobsOfKind(other) = %+v, %v; want none", jobs, err)
 	}
 }
 
