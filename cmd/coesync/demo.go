@@ -296,17 +296,34 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	start := time.Now()
-	e, err := startDemo(ctx, demoOptions{log: log, pdFrom: "coesync@example.com"})
+	// The rules give the Checkout API service its repository, for the
+	// COE's "what changed".
+	rules, err := os.CreateTemp("", "coesync-demo-rules-*.yaml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(rules.Name())
+	if _, err := rules.WriteString(demoServicesRules); err != nil {
+		return err
+	}
+	rules.Close()
+	e, err := startDemo(ctx, demoOptions{log: log, pdFrom: "coesync@example.com",
+		edit: func(c *config.Config) { c.RulesFile = rules.Name() }})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 
-	base := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	base := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Second)
 	incidents := []pdtest.Incident{pdtest.RichIncident("PDEMO01", base), pdtest.SimpleIncident("PDEMO02", base.Add(30*time.Minute))}
-	fmt.Fprintf(stdout, "coesync demo: fakes of PagerDuty (%s) and Jira (%s), coesync on %s\n\n", e.PD.URL(), e.Jira.URL, e.URL)
+	fmt.Fprintf(stdout, "coesync demo: fakes of PagerDuty (%s), Jira (%s) and GitHub (%s), coesync on %s\n\n", e.PD.URL(), e.Jira.URL, e.GitHub.URL(), e.URL)
 	for _, fx := range incidents {
 		e.PD.AddIncident(fx)
+	}
+	// What changed before the first incident: deployments and merged pull
+	// requests in the repository, some inside the 24h window, some not.
+	if err := seedDemoChanges(e.GitHub, base); err != nil {
+		return err
 	}
 	// Each incident is delivered three times at once, as PagerDuty's
 	// retries and a second subscription would: one COE each all the same.
@@ -347,6 +364,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoActionItems(ctx, e, stdout); err != nil {
 		return err
 	}
+	if err := demoRecurrence(ctx, e, stdout, base.Add(3*time.Hour)); err != nil {
+		return err
+	}
+	if err := demoReminder(ctx, e, stdout); err != nil {
+		return err
+	}
 	// One reconcile pass, as the periodic job would run it, so the report's
 	// sync health has something to say.
 	if err := e.App.Reconciler.Reconcile(ctx); err != nil {
@@ -364,5 +387,86 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			e.URL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken, e.GitHub.URL(), ghtest.DefaultToken, demoRepo)
 		<-ctx.Done()
 	}
+	return nil
+}
+
+// demoRecurrence resolves a second incident of the Checkout API service:
+// its COE is flagged as a recurrence of PDEMO01's, names the action item
+// of that COE that is still open, and carries the coe-recurrence label.
+func demoRecurrence(ctx context.Context, e *demoEnv, stdout io.Writer, at time.Time) error {
+	fx := pdtest.RichIncident("PDEMO03", at)
+	e.PD.AddIncident(fx)
+	if _, err := e.SendResolved(ctx, fx, "evt-"+fx.ID); err != nil {
+		return err
+	}
+	c, err := e.WaitCOE(ctx, fx.ID, 20*time.Second)
+	if err != nil {
+		return err
+	}
+	is, _ := e.Jira.Issue(c.TicketKey)
+	fmt.Fprintf(stdout, "=== Three hours later the Checkout API fails again: %s, labels %v\n", is.Key, is.Labels)
+	for _, l := range strings.Split(is.Description, "\n") {
+		if strings.Contains(l, "Recurrence") || strings.Contains(l, "still open") || strings.Contains(l, "Earlier COEs") ||
+			(strings.HasPrefix(l, "** ") && strings.Contains(l, "recurrence")) {
+			fmt.Fprintf(stdout, "    %s\n", l)
+		}
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// demoReminder makes the open action item of PDEMO01 overdue (its owner set
+// a due date three days ago in Jira) and runs the reminder pass: one
+// comment on its GitHub issue, and none on a second pass.
+func demoReminder(ctx context.Context, e *demoEnv, stdout io.Writer) error {
+	c, err := e.App.Store.COE(ctx, "PDEMO01")
+	if err != nil {
+		return err
+	}
+	items, err := e.App.Store.ActionItems(ctx, c.TicketKey)
+	if err != nil {
+		return err
+	}
+	var open store.ActionItem
+	for _, it := range items {
+		if !it.Closed && it.Number != 0 {
+			open = it
+		}
+	}
+	if open.JiraKey == "" {
+		return fmt.Errorf("no open action item on %s", c.TicketKey)
+	}
+	due := time.Now().UTC().AddDate(0, 0, -3).Format(time.DateOnly)
+	e.Jira.SetDue(open.JiraKey, due)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(25 * time.Millisecond) {
+		it, err := e.App.Store.ActionItem(ctx, open.JiraKey)
+		if err == nil && it.Due.Format(time.DateOnly) == due {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the due date of %s did not reach coesync", open.JiraKey)
+		}
+	}
+	sent, err := e.App.Reminders.Run(ctx)
+	if err != nil {
+		return err
+	}
+	again, err := e.App.Reminders.Run(ctx)
+	if err != nil {
+		return err
+	}
+	gi, _ := e.GitHub.Issue(open.Repo, open.Number)
+	fmt.Fprintf(stdout, "=== %s was due %s and is still open: the reminder pass sent %d reminder (a second pass: %d)\n", open.JiraKey, due, sent, again)
+	for _, cm := range gi.Comments {
+		if strings.Contains(cm.Body, "coesync:reminder") {
+			fmt.Fprintf(stdout, "    comment on %s#%d:\n", open.Repo, open.Number)
+			for _, l := range strings.Split(strings.TrimSpace(cm.Body), "\n") {
+				if !strings.HasPrefix(l, "<!--") {
+					fmt.Fprintf(stdout, "      %s\n", l)
+				}
+			}
+		}
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
