@@ -168,7 +168,9 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		if err != nil {
 			return nil, err
 		}
-		syncer = &engine.ItemSyncer{Jira: c.jira, GitHub: c.github, Users: users.Login, DefaultRepo: cfg.GitHubRepo,
+		// A create cut off by the timeout may still land up to about a
+		// timeout later: trust an empty answer only after twice that.
+		syncer = &engine.ItemSyncer{CreateSettle: 2 * cfg.HTTPTimeout, Jira: c.jira, GitHub: c.github, Users: users.Login, DefaultRepo: cfg.GitHubRepo,
 			Transitions: engine.Transitions{Done: cfg.JiraDoneTransitions, Reopen: cfg.JiraReopenTransitions,
 				WontDo: cfg.JiraWontDoTransitions, COEDone: cfg.JiraCOEDoneTransition},
 			SubtaskType: cfg.JiraSubtaskType, LinkType: cfg.JiraActionLinkType, Now: o.now, Log: log, Metrics: m}

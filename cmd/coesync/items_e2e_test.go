@@ -548,3 +548,37 @@ func TestLinkedLabelledIssueIsAnActionItem(t *testing.T) {
 		t.Errorf("%d GitHub issues, want 3 (two seeded, one linked)", n)
 	}
 }
+
+// TestMirrorCutOffByTheTimeoutIsNotCreatedTwice: GitHub applies the two
+// issue creates after coesync gave up waiting (a slow answer past the HTTP
+// timeout). The retries must find them, not create two more: they wait
+// until a create that may still land has had time to, then look.
+func TestMirrorCutOffByTheTimeoutIsNotCreatedTwice(t *testing.T) {
+	e := startTestDemo(t, demoOptions{edit: func(c *config.Config) { c.HTTPTimeout = 500 * time.Millisecond }})
+	settle(t, e)
+	e.GitHub.SlowNext(2, 800*time.Millisecond)
+	coeKey, items := coeWithItems(t, e, "PSLOW01")
+	creates := 0
+	for _, r := range e.GitHub.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/issues") {
+			creates++
+		}
+	}
+	if creates != 2 {
+		t.Errorf("%d issue creates for 2 action items of %s", creates, coeKey)
+	}
+	perKey := map[string]int{}
+	for _, is := range e.GitHub.Issues(demoRepo) {
+		if k, ok := engine.KeyFromBody(is.Body); ok {
+			perKey[k]++
+		}
+	}
+	for _, it := range items {
+		if perKey[it.JiraKey] != 1 {
+			t.Errorf("%s has %d GitHub issues, want 1", it.JiraKey, perKey[it.JiraKey])
+		}
+	}
+	if _, d := e.GitHub.Injected(); d.Slow != 2 {
+		t.Fatalf("%d slow answers, want 2: the test did not cut the creates off", d.Slow)
+	}
+}

@@ -68,6 +68,32 @@ type ItemSyncer struct {
 	SLA *SLA
 	// Incidents reads the incident's priority for the SLA; may be nil.
 	Incidents IncidentSource
+	// CreateSettle is how long after a create that may have landed (the
+	// call timed out, the connection dropped) an empty answer is trusted:
+	// a server may apply a request after the client gave up on it. Until
+	// then a retry waits instead of creating a second issue or sub-task.
+	// Twice the HTTP timeout is safe; zero trusts the answer at once.
+	CreateSettle time.Duration
+}
+
+// refused reports whether a create failed with an answer that says it was
+// not applied (a 4xx, 429 included); 5xx and network errors may hide a
+// create that landed.
+func refused(err error) bool {
+	st := StatusOf(err)
+	return st >= 400 && st < 500
+}
+
+// settling returns a WaitError while a create attempted at intent may
+// still land, nil once an empty answer can be trusted.
+func (s *ItemSyncer) settling(intent time.Time, what string) error {
+	if intent.IsZero() || s.CreateSettle <= 0 {
+		return nil
+	}
+	if left := intent.Add(s.CreateSettle).Sub(s.now()); left > 0 {
+		return &WaitError{Wait: left, Reason: what + ": an earlier create may still land"}
+	}
+	return nil
 }
 
 func (s *ItemSyncer) now() time.Time {
@@ -254,6 +280,11 @@ func (s *ItemSyncer) mirror(ctx context.Context, it store.ActionItem, c store.CO
 		if err != nil {
 			return fmt.Errorf("look for mirror of %s: %w", it.JiraKey, err)
 		}
+		if !found {
+			if err := s.settling(it.IntentAt, "mirror of "+it.JiraKey); err != nil {
+				return err
+			}
+		}
 	}
 	if !found {
 		it.IntentAt = s.now()
@@ -268,6 +299,11 @@ func (s *ItemSyncer) mirror(ctx context.Context, it store.ActionItem, c store.CO
 		var err error
 		gi, err = s.GitHub.CreateIssue(ctx, it.Repo, spec)
 		if err != nil {
+			if refused(err) {
+				// Nothing was created: the retry need not wait for it.
+				it.IntentAt = time.Time{}
+				s.Store.PutActionItem(context.WithoutCancel(ctx), it)
+			}
 			return fmt.Errorf("mirror %s to %s: %w", it.JiraKey, it.Repo, err)
 		}
 		log.Info("action item mirrored", "issue", gi.Ref())
@@ -552,16 +588,40 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 		have[normalize(st.Summary)] = true
 		keys = append(keys, st.Key)
 	}
+	intentKey := "seed:intent:" + a.COEKey
+	intended := false
 	for _, p := range a.Items {
 		summary := coe.Truncate(coe.CleanText(p.Summary), 250)
 		if summary == "" || have[normalize(summary)] {
 			continue
+		}
+		if !intended {
+			// A sub-task an earlier run asked for may still land: wait
+			// for it rather than ask twice; then record this run's
+			// attempt before its first create.
+			v, err := s.Store.State(ctx, intentKey)
+			if err != nil {
+				return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
+			}
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				if err := s.settling(t, "action items of "+a.COEKey); err != nil {
+					return err
+				}
+			}
+			if err := s.Store.SetState(ctx, intentKey, s.now().Format(time.RFC3339Nano)); err != nil {
+				return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
+			}
+			intended = true
 		}
 		desc := fmt.Sprintf("Proposed by %s in a PagerDuty note on incident #%d. Confirm it, set one owner, a priority and a due date; coesync mirrors it to GitHub and keeps both in step.",
 			coe.EscapeWiki(p.Owner), c.IncidentNumber)
 		ref, err := s.Jira.CreateSubtask(ctx, a.COEKey, coe.TicketSpec{Project: c.Project, IssueType: s.SubtaskType,
 			Summary: summary, Description: desc, Labels: []string{ActionItemLabel}})
 		if err != nil {
+			if refused(err) && len(keys) == len(subs) {
+				// Nothing was created in this run: no need to wait.
+				s.Store.SetState(context.WithoutCancel(ctx), intentKey, "")
+			}
 			return fmt.Errorf("seed action item of %s: %w", a.COEKey, err)
 		}
 		have[normalize(summary)] = true

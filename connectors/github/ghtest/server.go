@@ -348,6 +348,10 @@ func (s *Server) Disrupt(pSlow float64, slow time.Duration, pDropBefore, pDropAf
 	s.disrupt.Set(pSlow, slow, pDropBefore, pDropAfter, seed)
 }
 
+// SlowNext makes the next n requests answer after d, applied all the
+// same: a client that gives up sooner cannot tell whether they landed.
+func (s *Server) SlowNext(n int, d time.Duration) { s.disrupt.SlowNext(n, d) }
+
 // Injected returns the faults and disruptions injected so far.
 func (s *Server) Injected() (fake.FaultCounts, fake.DisruptionCounts) {
 	return s.faults.Injected(), s.disrupt.Counts()

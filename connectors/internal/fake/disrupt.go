@@ -22,6 +22,16 @@ type Disruptions struct {
 	slow                   time.Duration
 	rng                    Rand
 	counts                 DisruptionCounts
+	slowN                  int
+	slowNext               time.Duration
+}
+
+// SlowNext makes the next n requests answer after d (and be applied all
+// the same), before any random disruption.
+func (d *Disruptions) SlowNext(n int, wait time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.slowN, d.slowNext = max(n, 0), wait
 }
 
 // DisruptionCounts counts the disruptions injected so far.
@@ -65,6 +75,11 @@ const (
 func (d *Disruptions) next() (disruption, time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.slowN > 0 {
+		d.slowN--
+		d.counts.Slow++
+		return slowAnswer, d.slowNext
+	}
 	if d.rng == nil || d.pSlow+d.pDrop+d.pDropped <= 0 {
 		return none, 0
 	}
