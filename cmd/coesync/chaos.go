@@ -93,6 +93,8 @@ type chaosResult struct {
 	GitHubIssues, DuplicateIssues, OrphanIssues             int
 	ClosedOnGitHub, LostWebhooks                            int
 	DisagreementsBefore, Disagreements                      int
+	// DuplicateNotes are second "COE draft" notes on an incident.
+	DuplicateNotes int
 	// LostAtEnd are closes whose webhook was lost after the run settled.
 	LostAtEnd                                         int
 	ReconcileRuns, ReconcilePeriods, ReconcileRepeats int
@@ -648,6 +650,17 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 	res.ActionItems, res.DuplicateItems = counts.items, counts.dupItems
 	res.GitHubIssues, res.DuplicateIssues, res.OrphanIssues = counts.issues, counts.dupIssues, counts.orphans
 	res.Disagreements = counts.disagree
+	for _, fx := range incidents {
+		n := 0
+		for _, note := range pd.Notes(fx.ID) {
+			if strings.HasPrefix(note.Content, "COE draft ") {
+				n++
+			}
+		}
+		if n > 1 {
+			res.DuplicateNotes += n - 1
+		}
+	}
 	pf, pdd := pd.Injected()
 	jf, jd := jira.Injected()
 	gf, gd := gh.Injected()
@@ -729,6 +742,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 	check(res.ActionItems == res.ExpectedItems, "%d action items, want %d", res.ActionItems, res.ExpectedItems)
 	check(res.DuplicateItems == 0, "%d duplicate action items", res.DuplicateItems)
 	check(res.GitHubIssues == res.ActionItems, "%d GitHub issues for %d action items", res.GitHubIssues, res.ActionItems)
+	check(res.DuplicateNotes == 0, "%d duplicate COE notes on PagerDuty incidents", res.DuplicateNotes)
 	check(res.DuplicateIssues == 0, "%d duplicate GitHub issues", res.DuplicateIssues)
 	check(res.OrphanIssues == 0, "%d GitHub issues without an action item", res.OrphanIssues)
 	check(res.DisagreementsBefore >= res.LostAtEnd && res.LostAtEnd > 0, "%d items out of step before the reconcile, %d closes lost at the end: the run did not test reconcile", res.DisagreementsBefore, res.LostAtEnd)
@@ -898,6 +912,7 @@ func printChaos(w io.Writer, o chaosOptions, r chaosResult) {
 	row("duplicate COEs", r.DuplicateCOEs, "0")
 	row("action items (Jira sub-tasks)", r.ActionItems, fmt.Sprintf("= %d proposed", r.ExpectedItems))
 	row("duplicate action items", r.DuplicateItems, "0")
+	row("duplicate COE notes on incidents", r.DuplicateNotes, "0")
 	row("GitHub issues", r.GitHubIssues, "= action items")
 	row("duplicate GitHub issues", r.DuplicateIssues, "0")
 	row("GitHub issues closed during the run", r.ClosedOnGitHub, "")
