@@ -143,6 +143,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		d.SearchSettle = o.searchSettle
 	}
 	d.Now = o.now
+	d.NoteSettle = 2 * cfg.HTTPTimeout
 	backoff := o.backoff
 	if backoff == nil {
 		backoff = engine.ExpBackoff(cfg.RetryBackoff, cfg.RetryBackoffMax)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coesync/coesync/config"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
 	"github.com/coesync/coesync/sync/coe"
@@ -430,4 +431,44 @@ func listen(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	return ln
+}
+
+// TestNoteCutOffByTheTimeoutIsNotAddedTwice: PagerDuty applies the note
+// with the COE link after coesync gave up waiting for its answer. The
+// retry does not see it in its fresh read of the notes yet; it must wait
+// for it rather than add a second one.
+func TestNoteCutOffByTheTimeoutIsNotAddedTwice(t *testing.T) {
+	e := startTestDemo(t, demoOptions{pdFrom: "coesync@example.com", edit: func(c *config.Config) { c.HTTPTimeout = 2 * time.Second }})
+	ctx := context.Background()
+	// Applied 1.5s after the client gave up (at 2s); the retry comes half
+	// a second after the failure and must wait until 4s (twice the
+	// timeout) before it trusts the notes it reads.
+	e.PD.SlowNext(1, 3500*time.Millisecond, http.MethodPost, "/notes")
+	sent := time.Now()
+	fx := pdtest.SimpleIncident("PNOTE01", time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
+	e.PD.AddIncident(fx)
+	if code, err := e.SendResolved(ctx, fx, "evt-note"); err != nil || code != http.StatusAccepted {
+		t.Fatalf("webhook: %d %v", code, err)
+	}
+	waitFor(t, "the note step to finish", 20*time.Second, func() bool {
+		c, err := e.App.Store.COE(ctx, fx.ID)
+		return err == nil && !c.NotedAt.IsZero()
+	})
+	// Count once the slow note has certainly landed.
+	time.Sleep(time.Until(sent.Add(4 * time.Second)))
+	n := 0
+	for _, note := range e.PD.Notes(fx.ID) {
+		if strings.HasPrefix(note.Content, "COE draft ") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d COE notes on the incident, want 1", n)
+	}
+	if _, d := e.PD.Injected(); d.Slow != 1 {
+		t.Fatalf("%d slow answers, want 1: the note was not cut off", d.Slow)
+	}
+	if got := e.PD.Count(http.MethodPost, "/incidents/"+fx.ID+"/notes"); got != 1 {
+		t.Errorf("%d note requests, want 1", got)
+	}
 }

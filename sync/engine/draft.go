@@ -23,6 +23,9 @@ type COEStore interface {
 	RenewCOEIntent(ctx context.Context, incidentID string, at time.Time) error
 	SkipCOE(ctx context.Context, c store.COE) error
 	MarkCOE(ctx context.Context, incidentID string, step store.COEStep, at time.Time) error
+	// State and SetState keep the note's intent (noteOnce).
+	State(ctx context.Context, key string) (string, error)
+	SetState(ctx context.Context, key, value string) error
 }
 
 // Renderer turns a draft into Jira wiki markup.
@@ -49,6 +52,10 @@ type Drafter struct {
 	// NoteOnIncident adds a note with the COE link to the PagerDuty
 	// incident (needs COESYNC_PAGERDUTY_FROM).
 	NoteOnIncident bool
+	// NoteSettle is how long after a note that may have landed (the call
+	// timed out) a retry that does not see it waits before adding it again
+	// (PagerDuty may apply a request after the client gave up).
+	NoteSettle time.Duration
 	// Created, if set, is called once the ticket exists (metrics, seeding
 	// action items). It must be idempotent: a retry may call it again.
 	Created func(ctx context.Context, c store.COE, d coe.Draft) error
@@ -309,8 +316,25 @@ func (d *Drafter) followUp(ctx context.Context, rec store.COE, f fetched) error 
 					return d.Store.MarkCOE(gctx, rec.IncidentID, store.StepNoted, d.now())
 				}
 			}
+			// An earlier attempt's note may still land: wait for it.
+			key := "note:intent:" + rec.IncidentID
+			v, err := d.Store.State(gctx, key)
+			if err != nil {
+				return err
+			}
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil && d.NoteSettle > 0 {
+				if left := t.Add(d.NoteSettle).Sub(d.now()); left > 0 {
+					return &WaitError{Wait: left, Reason: "the note on incident " + rec.IncidentID + " may still land"}
+				}
+			}
+			if err := d.Store.SetState(gctx, key, d.now().Format(time.RFC3339Nano)); err != nil {
+				return err
+			}
 			note := fmt.Sprintf("COE draft %s: %s", rec.TicketKey, rec.TicketURL)
 			if err := d.Source.AddNote(gctx, rec.IncidentID, note); err != nil {
+				if st := StatusOf(err); st >= 400 && st < 500 {
+					d.Store.SetState(context.WithoutCancel(gctx), key, "") // refused: nothing to wait for
+				}
 				return fmt.Errorf("note COE %s on incident %s: %w", rec.TicketKey, rec.IncidentID, err)
 			}
 			return d.Store.MarkCOE(gctx, rec.IncidentID, store.StepNoted, d.now())

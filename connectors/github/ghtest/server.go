@@ -350,7 +350,10 @@ func (s *Server) Disrupt(pSlow float64, slow time.Duration, pDropBefore, pDropAf
 
 // SlowNext makes the next n requests answer after d, applied all the
 // same: a client that gives up sooner cannot tell whether they landed.
-func (s *Server) SlowNext(n int, d time.Duration) { s.disrupt.SlowNext(n, d) }
+// With a method (and a path suffix), only requests that match count.
+func (s *Server) SlowNext(n int, d time.Duration, methodAndSuffix ...string) {
+	s.disrupt.SlowNext(n, d, fake.MatchRequest(methodAndSuffix...))
+}
 
 // Injected returns the faults and disruptions injected so far.
 func (s *Server) Injected() (fake.FaultCounts, fake.DisruptionCounts) {

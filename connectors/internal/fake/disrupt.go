@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,14 +25,15 @@ type Disruptions struct {
 	counts                 DisruptionCounts
 	slowN                  int
 	slowNext               time.Duration
+	slowMatch              func(*http.Request) bool
 }
 
-// SlowNext makes the next n requests answer after d (and be applied all
-// the same), before any random disruption.
-func (d *Disruptions) SlowNext(n int, wait time.Duration) {
+// SlowNext makes the next n requests that match (nil: any) answer after
+// wait (and be applied all the same), before any random disruption.
+func (d *Disruptions) SlowNext(n int, wait time.Duration, match func(*http.Request) bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.slowN, d.slowNext = max(n, 0), wait
+	d.slowN, d.slowNext, d.slowMatch = max(n, 0), wait, match
 }
 
 // DisruptionCounts counts the disruptions injected so far.
@@ -72,10 +74,10 @@ const (
 	dropAfter
 )
 
-func (d *Disruptions) next() (disruption, time.Duration) {
+func (d *Disruptions) next(r *http.Request) (disruption, time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.slowN > 0 {
+	if d.slowN > 0 && (d.slowMatch == nil || d.slowMatch(r)) {
 		d.slowN--
 		d.counts.Slow++
 		return slowAnswer, d.slowNext
@@ -100,7 +102,7 @@ func (d *Disruptions) next() (disruption, time.Duration) {
 
 // Serve serves r with h, disrupted as Set decided.
 func (d *Disruptions) Serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
-	kind, wait := d.next()
+	kind, wait := d.next(r)
 	switch kind {
 	case slowAnswer:
 		// The client may give up meanwhile; the server carries on and
@@ -130,4 +132,18 @@ func drop(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	conn.Close()
+}
+
+// MatchRequest matches requests by method and, when given, path suffix;
+// nothing given matches every request (nil).
+func MatchRequest(methodAndSuffix ...string) func(*http.Request) bool {
+	if len(methodAndSuffix) == 0 {
+		return nil
+	}
+	return func(r *http.Request) bool {
+		if r.Method != methodAndSuffix[0] {
+			return false
+		}
+		return len(methodAndSuffix) < 2 || strings.HasSuffix(r.URL.Path, methodAndSuffix[1])
+	}
 }
