@@ -386,6 +386,9 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 	type delivery struct {
 		fx    pdtest.Incident
 		event string
+		// replica is the one it is sent to first: a duplicate goes to
+		// another replica than its original.
+		replica int
 	}
 	var deliveries []delivery
 	for i := range incidents {
@@ -398,12 +401,14 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 			incidents[i] = pdtest.SimpleIncident(id, at)
 		}
 		pd.AddIncident(incidents[i])
-		deliveries = append(deliveries, delivery{incidents[i], "evt-" + id})
+		first := rng.Intn(o.Replicas)
+		deliveries = append(deliveries, delivery{incidents[i], "evt-" + id, first})
 		if rng.Float64() < o.DupRate {
+			other := (first + 1) % o.Replicas
 			if rng.Intn(2) == 0 {
-				deliveries = append(deliveries, delivery{incidents[i], "evt-" + id})
+				deliveries = append(deliveries, delivery{incidents[i], "evt-" + id, other})
 			} else {
-				deliveries = append(deliveries, delivery{incidents[i], "evt-" + id + "-again"})
+				deliveries = append(deliveries, delivery{incidents[i], "evt-" + id + "-again", other})
 			}
 		}
 	}
@@ -475,7 +480,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 					body := pdtest.ResolvedWebhook(d.fx, d.event)
 					sig := pdtest.Sign(chaosPDSecret, body)
 					for try := 0; ; try++ {
-						r := replicas[(i+try)%len(replicas)]
+						r := replicas[(d.replica+try)%len(replicas)]
 						if r.dead.Load() {
 							continue
 						}
