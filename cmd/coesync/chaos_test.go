@@ -10,6 +10,45 @@ import (
 	"time"
 )
 
+// testPostgresDB creates a fresh database for the test and drops it after;
+// it skips the test when no PostgreSQL answers and none was configured.
+func testPostgresDB(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("COESYNC_TEST_POSTGRES_URL")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	dbURL, drop, err := freshPostgresDatabase(context.Background(), base)
+	if err != nil {
+		if os.Getenv("COESYNC_TEST_POSTGRES_URL") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("PostgreSQL not available (%v): set COESYNC_TEST_POSTGRES_URL or run a server on 127.0.0.1:5432 (.ci/run starts one)", err)
+	}
+	t.Cleanup(drop)
+	return dbURL
+}
+
+// runChaosTest runs a chaos scenario, logs its table and fails on a
+// broken promise.
+func runChaosTest(t *testing.T, o chaosOptions) chaosResult {
+	t.Helper()
+	o.Binary = buildBinary(t)
+	var progress syncBuffer
+	o.Progress = &progress
+	res, err := runChaos(context.Background(), o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	var table strings.Builder
+	printChaos(&table, o, res)
+	t.Logf("\n%s", table.String())
+	if !res.OK() {
+		t.Fatalf("promises broken:\n%s\n%s", strings.Join(res.Problems, "\n"), progress.String())
+	}
+	return res
+}
+
 // buildBinary builds coesync into a temporary directory.
 func buildBinary(t *testing.T) string {
 	t.Helper()
@@ -34,19 +73,7 @@ func TestChaos(t *testing.T) {
 	}
 	o := defaultChaosOptions()
 	o.Incidents, o.Kills, o.Timeout = 80, 3, 4*time.Minute
-	o.Binary = buildBinary(t)
-	var progress strings.Builder
-	o.Progress = &progress
-	res, err := runChaos(context.Background(), o)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
-	var table strings.Builder
-	printChaos(&table, o, res)
-	t.Logf("\n%s", table.String())
-	if !res.OK() {
-		t.Fatalf("promises broken:\n%s\n%s", strings.Join(res.Problems, "\n"), progress.String())
-	}
+	res := runChaosTest(t, o)
 	// The run must have exercised what it claims to.
 	if res.Faults5xx == 0 || res.Faults429 == 0 || res.Slow+res.DroppedBefore+res.DroppedAfter == 0 {
 		t.Errorf("faults injected: %+v", res)
@@ -67,35 +94,12 @@ func TestChaosOnPostgreSQLWithReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos run: builds the binary and runs three replicas")
 	}
-	base := os.Getenv("COESYNC_TEST_POSTGRES_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	dbURL, drop, err := freshPostgresDatabase(context.Background(), base)
-	if err != nil {
-		if os.Getenv("COESYNC_TEST_POSTGRES_URL") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("PostgreSQL not available (%v): set COESYNC_TEST_POSTGRES_URL or run a server on 127.0.0.1:5432 (.ci/run starts one)", err)
-	}
-	defer drop()
+	dbURL := testPostgresDB(t)
 	o := defaultChaosOptions()
 	o.Incidents, o.Kills, o.Replicas, o.KillForGood, o.Timeout = 80, 1, 3, 1, 4*time.Minute
 	o.ReconcileInterval = 4 * time.Second
 	o.DatabaseURL = dbURL
-	o.Binary = buildBinary(t)
-	var progress strings.Builder
-	o.Progress = &progress
-	res, err := runChaos(context.Background(), o)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
-	}
-	var table strings.Builder
-	printChaos(&table, o, res)
-	t.Logf("\n%s", table.String())
-	if !res.OK() {
-		t.Fatalf("promises broken:\n%s\n%s", strings.Join(res.Problems, "\n"), progress.String())
-	}
+	runChaosTest(t, o)
 }
 
 func TestScanSecretsFindsEveryForm(t *testing.T) {

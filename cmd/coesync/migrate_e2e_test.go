@@ -26,18 +26,7 @@ func TestMigrateStoreMovesAWorkingDeployment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it on SQLite, then PostgreSQL")
 	}
-	base := os.Getenv("COESYNC_TEST_POSTGRES_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	pgURL, drop, err := freshPostgresDatabase(context.Background(), base)
-	if err != nil {
-		if os.Getenv("COESYNC_TEST_POSTGRES_URL") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("PostgreSQL not available (%v): set COESYNC_TEST_POSTGRES_URL or run a server on 127.0.0.1:5432 (.ci/run starts one)", err)
-	}
-	defer drop()
+	pgURL := testPostgresDB(t)
 	ctx := context.Background()
 	bin := buildBinary(t)
 	dir := t.TempDir()
