@@ -24,25 +24,8 @@ import (
 type coesyncProc struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *lockedBuffer
+	logs *syncBuffer
 	done chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -58,7 +41,7 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, bin string, env map[string]string) *coesyncProc {
 	t.Helper()
 	addr := freeAddr(t)
-	p := &coesyncProc{url: "http://" + addr, logs: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &coesyncProc{url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "COESYNC_") {
