@@ -4,54 +4,173 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
-// TestBenchSmoke runs coesync bench at a tiny size: every key of the JSON
-// is there, the throughputs are positive and every request got a 202. It
-// asserts nothing about speed.
+// TestBenchSmoke runs coesync bench --tiny --json: the JSON has exactly the
+// keys the benchmark issue names, every scenario ran, and the outcomes that
+// do not depend on speed hold (every webhook answered 202, no duplicate
+// COE, a second reconcile of unchanged items costs one conditional request
+// per repository and one search per project, at least the minimum of API
+// calls per COE). It asserts nothing about speed.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench smoke test in -short")
 	}
 	var out, errb bytes.Buffer
-	args := []string{"bench", "--json", "--requests", "200", "--concurrency", "4", "--duration", "10s", "--rate-duration", "200ms"}
-	if err := run(context.Background(), args, &out, &errb); err != nil {
+	if err := run(context.Background(), []string{"bench", "--tiny", "--json"}, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\nstderr: %s", err, errb.String())
 	}
 	var got map[string]any
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
 	}
-	num := func(m map[string]any, k string) float64 {
+	want := map[string][]string{
+		"ingest":            {"rps", "bare_rps", "ratio", "p50_ms", "p99_ms", "p99_ms_at_1000"},
+		"resolve_to_coe":    {"p50_ms", "p99_ms", "round_trips"},
+		"api_calls_per_coe": {"calls", "minimum"},
+		"reconcile":         {"requests", "not_modified", "repos", "projects"},
+		"storm":             {"seconds", "floor_seconds", "ratio", "duplicates"},
+		"rss_mib":           nil,
+		"binary_mib":        nil,
+	}
+	if k1, k2 := benchKeys(got), benchKeys(want); !slices.Equal(k1, k2) {
+		t.Fatalf("top-level keys %v, want exactly %v", k1, k2)
+	}
+	num := func(obj, k string) float64 {
 		t.Helper()
+		m := got
+		if obj != "" {
+			m, _ = got[obj].(map[string]any)
+		}
 		v, ok := m[k].(float64)
 		if !ok {
-			t.Fatalf("key %q missing or not a number in %s", k, out.String())
+			t.Fatalf("%s.%s missing or not a number in %s", obj, k, out.String())
 		}
 		return v
 	}
-	ingest, ok := got["ingest"].(map[string]any)
-	if !ok {
-		t.Fatalf("no ingest object in %s", out.String())
+	for obj, keys := range want {
+		if keys == nil {
+			num("", obj)
+			continue
+		}
+		m, ok := got[obj].(map[string]any)
+		if !ok {
+			t.Fatalf("%s is not an object in %s", obj, out.String())
+		}
+		if k1 := benchKeys(m); !slices.Equal(k1, slices.Sorted(slices.Values(keys))) {
+			t.Errorf("%s keys %v, want exactly %v", obj, k1, keys)
+		}
+		for _, k := range keys {
+			num(obj, k)
+		}
 	}
 	for _, k := range []string{"rps", "bare_rps", "ratio", "p50_ms", "p99_ms", "p99_ms_at_1000"} {
-		if v := num(ingest, k); v <= 0 {
+		if v := num("ingest", k); v <= 0 {
 			t.Errorf("ingest.%s = %v, want > 0", k, v)
 		}
 	}
-	num(got, "rss_mib")
-	num(got, "binary_mib")
-	if v := num(ingest, "non_202"); v != 0 {
-		t.Errorf("%v requests were not answered 202", v)
+	if v := num("resolve_to_coe", "p50_ms"); v < float64(2*apiLatency/time.Millisecond) {
+		t.Errorf("resolve_to_coe.p50_ms = %v: less than the two calls of 50 ms a COE needs at least", v)
 	}
-	if n := num(ingest, "requests"); n != 200 {
-		t.Errorf("coesync run measured %v requests, want 200", n)
+	if v := num("resolve_to_coe", "round_trips"); v < 2 {
+		t.Errorf("round_trips = %v; a COE needs the PagerDuty reads, then the Jira create", v)
 	}
-	if n := num(ingest, "bare_requests"); n != 200 {
-		t.Errorf("bare run measured %v requests, want 200", n)
+	if calls, min := num("api_calls_per_coe", "calls"), num("api_calls_per_coe", "minimum"); min != 14 || calls < min+2 {
+		t.Errorf("api_calls_per_coe: calls %v, minimum %v (want minimum 14; calls at least 16, the sub-tasks being made one by one)", calls, min)
 	}
-	if n := num(ingest, "rate_requests"); n != 200 {
-		t.Errorf("fixed-rate run measured %v requests, want 200", n)
+	repos, projects := num("reconcile", "repos"), num("reconcile", "projects")
+	if repos != 5 || projects != 2 {
+		t.Errorf("reconcile over %v repos and %v projects, want 5 and 2", repos, projects)
+	}
+	if v := num("reconcile", "requests"); v != repos+projects {
+		t.Errorf("second reconcile made %v requests, want %v (one per repository and per project)", v, repos+projects)
+	}
+	if v := num("reconcile", "not_modified"); v != repos {
+		t.Errorf("second reconcile had %v answers 304, want %v", v, repos)
+	}
+	if v := num("storm", "duplicates"); v != 0 {
+		t.Errorf("storm made %v duplicate COEs", v)
+	}
+	if v := num("storm", "floor_seconds"); v != 3 {
+		t.Errorf("storm floor %v s, want 3 (15 COEs × 2 Jira calls at 10/s)", v)
+	}
+	if v := num("storm", "seconds"); v <= 0 {
+		t.Errorf("storm took %v s", v)
+	}
+}
+
+func benchKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// TestBenchTableNamesEveryScenario checks the table of a --only run.
+func TestBenchTableNamesEveryScenario(t *testing.T) {
+	r := benchResult{Resolve: resolveResult{P50ms: 120, RoundTrips: 2, Path: []string{"+25ms pagerduty GET /incidents/P1"}},
+		API: apiResult{Calls: 20, Minimum: 14, ByRoute: []string{"4× jira POST /rest/api/2/issue"}}}
+	var b bytes.Buffer
+	printBench(&b, r, benchFlags{only: "resolve,api"})
+	for _, want := range []string{"2 resolve→COE", "120 ms", "≤ 3  ok", "3 API economy", "= minimum 14  MISSED",
+		"+25ms pagerduty GET /incidents/P1", "4× jira POST /rest/api/2/issue"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	for _, unwanted := range []string{"1 ingest", "4 storm"} {
+		if strings.Contains(b.String(), unwanted) {
+			t.Errorf("table shows %q, which did not run:\n%s", unwanted, b.String())
+		}
+	}
+}
+
+func TestRoundTrips(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	at := func(ms ...int) []call {
+		var cs []call
+		for _, m := range ms {
+			cs = append(cs, call{at: t0.Add(time.Duration(m) * time.Millisecond)})
+		}
+		return cs
+	}
+	tests := []struct {
+		name  string
+		calls []call
+		want  int
+	}{
+		{"none", nil, 0},
+		{"parallel reads then create", at(0, 1, 2, 53), 2},
+		{"all sequential", at(0, 51, 102, 153), 4},
+		{"search before create", at(0, 0, 1, 52, 104), 3},
+		{"jitter within a wave", at(0, 20, 24), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := roundTrips(tt.calls, 50*time.Millisecond); got != tt.want {
+				t.Errorf("roundTrips = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRouteKey(t *testing.T) {
+	tests := []struct{ service, method, path, want string }{
+		{"jira", "GET", "/rest/api/2/issue/OPS-12/comment", "jira GET /rest/api/2/issue/{key}/comment"},
+		{"jira", "POST", "/rest/api/2/issue", "jira POST /rest/api/2/issue"},
+		{"github", "GET", "/repos/acme/web/issues/42", "github GET /repos/acme/web/issues/{n}"},
+		{"github", "PATCH", "/repos/acme/web/issues/42/comments/7", "github PATCH /repos/acme/web/issues/{n}/comments/{n}"},
+		{"pagerduty", "GET", "/incidents/PABC123/log_entries", "pagerduty GET /incidents/{id}/log_entries"},
+	}
+	for _, tt := range tests {
+		if got := routeKey(tt.service, tt.method, tt.path); got != tt.want {
+			t.Errorf("routeKey(%s %s %s) = %q, want %q", tt.service, tt.method, tt.path, got, tt.want)
+		}
 	}
 }

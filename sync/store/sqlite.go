@@ -24,7 +24,6 @@ type SQLite struct {
 	db   *sql.DB
 	lock *os.File
 	log  *slog.Logger
-	ckpt *checkpointer // nil until migrated
 }
 
 var _ Store = (*SQLite)(nil)
@@ -77,10 +76,6 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 			return nil, fmt.Errorf("store: clear leases of a previous run: %w", err)
 		}
 	}
-	if s.ckpt, err = startCheckpointer(path, s.log); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: WAL checkpointer: %w", err)
-	}
 	cfg := riverConfig(opts, s.log)
 	if s.river, err = river.NewClient(riversqlite.New(db), cfg); err != nil {
 		s.Close()
@@ -92,8 +87,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 // openSQLiteDB opens the database/sql handle of the file at path.
 func openSQLiteDB(path string) (*sql.DB, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate" +
-		"&_pragma=wal_autocheckpoint(0)" // checkpoints run in the background (checkpoint.go)
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
@@ -478,10 +472,6 @@ func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) 
 
 // Close implements Store.
 func (s *SQLite) Close() error {
-	if s.ckpt != nil {
-		s.ckpt.close()
-		s.ckpt = nil
-	}
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()
