@@ -154,6 +154,12 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	gate := &engine.RateGate{Log: log}
 	runner.Gate = gate
 	d.Source, d.Tracker = engine.GateSource(d.Source, gate), engine.GateTickets(d.Tracker, gate)
+	if d.Changes != nil {
+		d.Changes.Source = engine.GateChanges(d.Changes.Source, gate)
+	}
+	if d.History.Jira != nil {
+		d.History.Jira = engine.GateHistory(d.History.Jira, gate)
+	}
 	reporter, err := newReporter(cfg, c, log, o.now)
 	if err != nil {
 		return nil, err

@@ -436,3 +436,65 @@ func (x gatedIssues) FindIssueByMarker(ctx context.Context, repo, label, marker 
 func (x gatedIssues) UpsertComment(ctx context.Context, repo string, number int, marker, body string) error {
 	return gated0(ctx, x.g, ServiceGitHub, func(ctx context.Context) error { return x.t.UpsertComment(ctx, repo, number, marker, body) })
 }
+
+// GateHistory holds the recurrence lookups in Jira with every other Jira
+// call while Jira is rate-limiting.
+func GateHistory(j JiraHistory, g *RateGate) JiraHistory {
+	if g == nil || j == nil {
+		return j
+	}
+	return gatedHistory{j, g}
+}
+
+type gatedHistory struct {
+	j JiraHistory
+	g *RateGate
+}
+
+func (x gatedHistory) FindByLabel(ctx context.Context, label string) ([]coe.TicketRef, error) {
+	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.TicketRef, error) { return x.j.FindByLabel(ctx, label) })
+}
+
+func (x gatedHistory) GetItem(ctx context.Context, key string) (coe.JiraItem, error) {
+	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) (coe.JiraItem, error) { return x.j.GetItem(ctx, key) })
+}
+
+func (x gatedHistory) Subtasks(ctx context.Context, parentKey string) ([]coe.JiraItem, error) {
+	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) { return x.j.Subtasks(ctx, parentKey) })
+}
+
+// GateChanges holds the "what changed" listings with every other GitHub
+// call while GitHub is rate-limiting.
+func GateChanges(c ChangeSource, g *RateGate) ChangeSource {
+	if g == nil || c == nil {
+		return c
+	}
+	return gatedChanges{c, g}
+}
+
+type gatedChanges struct {
+	c ChangeSource
+	g *RateGate
+}
+
+// changePage is a ChangeSource answer, for gated's single result.
+type changePage struct {
+	changes   []coe.Change
+	truncated bool
+}
+
+func (x gatedChanges) Deployments(ctx context.Context, repo string, since, until time.Time) ([]coe.Change, bool, error) {
+	p, err := gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (changePage, error) {
+		c, t, err := x.c.Deployments(ctx, repo, since, until)
+		return changePage{c, t}, err
+	})
+	return p.changes, p.truncated, err
+}
+
+func (x gatedChanges) MergedPulls(ctx context.Context, repo, base string, since, until time.Time) ([]coe.Change, bool, error) {
+	p, err := gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (changePage, error) {
+		c, t, err := x.c.MergedPulls(ctx, repo, base, since, until)
+		return changePage{c, t}, err
+	})
+	return p.changes, p.truncated, err
+}

@@ -352,3 +352,64 @@ func TestRunnerRateLimitedHoldsGate(t *testing.T) {
 		t.Errorf("gate shortened to %v", g.Until("jira"))
 	}
 }
+
+type countingHistory struct{ calls int }
+
+func (h *countingHistory) FindByLabel(context.Context, string) ([]coe.TicketRef, error) {
+	h.calls++
+	return nil, nil
+}
+func (h *countingHistory) GetItem(context.Context, string) (coe.JiraItem, error) {
+	h.calls++
+	return coe.JiraItem{}, nil
+}
+func (h *countingHistory) Subtasks(context.Context, string) ([]coe.JiraItem, error) {
+	h.calls++
+	return nil, nil
+}
+
+type countingChanges struct{ calls int }
+
+func (c *countingChanges) Deployments(context.Context, string, time.Time, time.Time) ([]coe.Change, bool, error) {
+	c.calls++
+	return []coe.Change{{Title: "d"}}, true, nil
+}
+func (c *countingChanges) MergedPulls(context.Context, string, string, time.Time, time.Time) ([]coe.Change, bool, error) {
+	c.calls++
+	return nil, false, nil
+}
+
+// The recurrence lookups and the change listings wait out a hold on their
+// service like every other call, and pass answers through unchanged.
+func TestGatedHistoryAndChangesWaitForTheHold(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	g := &RateGate{Now: clk.Now, Sleep: clk.Sleep}
+	if _, ok := g.Observe(ctx, limited("jira", 2*time.Second)); !ok {
+		t.Fatal("Observe did not take the Jira hold")
+	}
+	h := &countingHistory{}
+	if _, err := GateHistory(h, g).FindByLabel(ctx, "pd-service-x"); err != nil || h.calls != 1 {
+		t.Fatalf("FindByLabel: %v after %d calls", err, h.calls)
+	}
+	if got := clk.Slept(); fmt.Sprint(got) != fmt.Sprint([]time.Duration{2 * time.Second}) {
+		t.Fatalf("slept %v before the Jira lookup, want the 2s hold", got)
+	}
+	// GitHub is not held by Jira's 429 ...
+	c := &countingChanges{}
+	changes, truncated, err := GateChanges(c, g).Deployments(ctx, "acme/x", time.Time{}, time.Time{})
+	if err != nil || len(changes) != 1 || !truncated || len(clk.Slept()) != 1 {
+		t.Fatalf("Deployments = %v, %v, %v after sleeping %v", changes, truncated, err, clk.Slept())
+	}
+	// ... but by its own.
+	g.Observe(ctx, limited("github", 3*time.Second))
+	if _, _, err := GateChanges(c, g).MergedPulls(ctx, "acme/x", "", time.Time{}, time.Time{}); err != nil || c.calls != 2 {
+		t.Fatalf("MergedPulls: %v after %d calls", err, c.calls)
+	}
+	if got := clk.Slept(); len(got) != 2 || got[1] != 3*time.Second {
+		t.Fatalf("slept %v, want the 3s GitHub hold last", got)
+	}
+	if GateHistory(nil, g) != nil || GateChanges(nil, g) != nil {
+		t.Fatal("nil ports must stay nil")
+	}
+}
