@@ -949,7 +949,7 @@ func runChaosCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&o.Kills, "kills", o.Kills, "SIGKILLs (each followed by a restart)")
 	fs.IntVar(&o.Replicas, "replicas", o.Replicas, "coesync serve processes (more than one needs --database-url)")
 	fs.IntVar(&o.KillForGood, "kill-for-good", o.KillForGood, "replicas killed mid-run and not restarted")
-	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("COESYNC_TEST_POSTGRES_URL"), "PostgreSQL URL (a fresh database is used); empty: SQLite")
+	fs.StringVar(&o.DatabaseURL, "database-url", "", "a PostgreSQL server URL: the run creates a fresh database there (and drops it); empty: a SQLite file")
 	fs.Int64Var(&o.Seed, "seed", o.Seed, "random seed")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", 0, "periodic reconcile of the replicas (0: one pass at the end only)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up after")
