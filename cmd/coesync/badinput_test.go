@@ -71,7 +71,7 @@ func snapshot(t *testing.T, e *demoEnv) storeState {
 func newJobs(before, after storeState) []store.JobInfo {
 	var out []store.JobInfo
 	for id, j := range after.jobs {
-		if j.Kind == (engine.ReconcileArgs{}).Kind() || j.Kind == (engine.DeliverReportArgs{}).Kind() {
+		if j.Kind == (engine.ReconcileArgs{}).Kind() || j.Kind == (engine.DeliverReportArgs{}).Kind() || j.Kind == (engine.RemindArgs{}).Kind() {
 			continue
 		}
 		if _, ok := before.jobs[id]; !ok {

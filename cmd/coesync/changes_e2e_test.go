@@ -194,7 +194,9 @@ func TestChangesFailuresDoNotBlockTheCOE(t *testing.T) {
 	draft := func(id string, trigger time.Time) string {
 		t.Helper()
 		// The first request of the job meets a bad gateway: nothing else
-		// may be talking to GitHub (the first COE's items being mirrored).
+		// may be talking to GitHub (the passes River runs on start, the
+		// first COE's items being mirrored).
+		startJobsDone(t, e)
 		settle(t, e)
 		e.GitHub.FailNext(1, http.StatusBadGateway, 0)
 		fx := pdtest.RichIncident(id, trigger) // resolved 47 minutes after the trigger

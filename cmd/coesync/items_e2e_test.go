@@ -57,6 +57,22 @@ func settle(t *testing.T, e *demoEnv) {
 	})
 }
 
+// startJobsDone waits until the periodic jobs River runs on start
+// (reconcile, reminders) have run: their calls would meet faults a test
+// meant for another request.
+func startJobsDone(t *testing.T, e *demoEnv) {
+	t.Helper()
+	waitFor(t, "the start-up passes", 20*time.Second, func() bool {
+		for _, kind := range []string{"reconcile", "remind_action_items"} {
+			jobs, err := e.App.Store.JobsOfKind(context.Background(), kind, "completed")
+			if err != nil || len(jobs) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // coeWithItems sends a rich incident (two "Action:"/"TODO:" notes) and
 // waits until both proposed items are Jira sub-tasks mirrored on GitHub.
 func coeWithItems(t *testing.T, e *demoEnv, id string) (coeKey string, items []store.ActionItem) {
@@ -555,8 +571,9 @@ func TestLinkedLabelledIssueIsAnActionItem(t *testing.T) {
 // until a create that may still land has had time to, then look.
 func TestMirrorCutOffByTheTimeoutIsNotCreatedTwice(t *testing.T) {
 	e := startTestDemo(t, demoOptions{edit: func(c *config.Config) { c.HTTPTimeout = 500 * time.Millisecond }})
+	startJobsDone(t, e)
 	settle(t, e)
-	e.GitHub.SlowNext(2, 800*time.Millisecond)
+	e.GitHub.SlowNext(2, 800*time.Millisecond, http.MethodPost, "/issues")
 	coeKey, items := coeWithItems(t, e, "PSLOW01")
 	creates := 0
 	for _, r := range e.GitHub.Requests() {

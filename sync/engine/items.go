@@ -578,9 +578,19 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 	if err != nil {
 		return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
 	}
-	subs, err := s.Jira.Subtasks(ctx, a.COEKey)
+	// The COE's sub-tasks are the witness of what an earlier run created;
+	// with no earlier attempt recorded there is nothing to look for (the
+	// intent is written before the first create), which saves the read.
+	intentKey := "seed:intent:" + a.COEKey
+	earlier, err := s.Store.State(ctx, intentKey)
 	if err != nil {
 		return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
+	}
+	var subs []coe.JiraItem
+	if earlier != "" {
+		if subs, err = s.Jira.Subtasks(ctx, a.COEKey); err != nil {
+			return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
+		}
 	}
 	have := map[string]bool{}
 	var keys []string
@@ -588,7 +598,6 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 		have[normalize(st.Summary)] = true
 		keys = append(keys, st.Key)
 	}
-	intentKey := "seed:intent:" + a.COEKey
 	intended := false
 	for _, p := range a.Items {
 		summary := coe.Truncate(coe.CleanText(p.Summary), 250)
@@ -599,11 +608,7 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 			// A sub-task an earlier run asked for may still land: wait
 			// for it rather than ask twice; then record this run's
 			// attempt before its first create.
-			v, err := s.Store.State(ctx, intentKey)
-			if err != nil {
-				return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
-			}
-			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			if t, err := time.Parse(time.RFC3339Nano, earlier); err == nil {
 				if err := s.settling(t, "action items of "+a.COEKey); err != nil {
 					return err
 				}
@@ -618,8 +623,9 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 		ref, err := s.Jira.CreateSubtask(ctx, a.COEKey, coe.TicketSpec{Project: c.Project, IssueType: s.SubtaskType,
 			Summary: summary, Description: desc, Labels: []string{ActionItemLabel}})
 		if err != nil {
-			if refused(err) && len(keys) == len(subs) {
-				// Nothing was created in this run: no need to wait.
+			if refused(err) && len(keys) == 0 {
+				// No sub-task exists, by any run: the retry need neither
+				// wait nor look for one.
 				s.Store.SetState(context.WithoutCancel(ctx), intentKey, "")
 			}
 			return fmt.Errorf("seed action item of %s: %w", a.COEKey, err)
