@@ -233,7 +233,7 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 			}
 			ref, err := d.Tracker.CreateTicket(ctx, spec)
 			if err != nil {
-				if st := StatusOf(err); st >= 400 && st < 500 {
+				if refused(err) {
 					// Jira answered and refused (429 included): nothing
 					// was created, so the retry need not wait for search
 					// to settle. Timeouts and 5xx leave the outcome unknown.
@@ -287,10 +287,8 @@ func (d *Drafter) recover(ctx context.Context, rec store.COE) (store.COE, Outcom
 		rec.State, rec.TicketKey, rec.TicketID, rec.TicketURL, rec.CreatedAt = store.COECreated, ref.Key, ref.ID, ref.URL, d.now()
 		return rec, OutcomeFound, nil
 	}
-	if settled := rec.IntentAt.Add(d.SearchSettle); d.now().Before(settled) {
-		return rec, "", &WaitError{Wait: settled.Sub(d.now()), Reason: "Jira search may not show a ticket created " + d.now().Sub(rec.IntentAt).Round(time.Millisecond).String() + " ago"}
-	}
-	return rec, "", nil
+	reason := "Jira search may not show a ticket created " + d.now().Sub(rec.IntentAt).Round(time.Millisecond).String() + " ago"
+	return rec, "", landing(rec.IntentAt, d.SearchSettle, d.now(), reason)
 }
 
 // followUp runs the steps after the ticket exists; each is an upsert or is
@@ -318,22 +316,20 @@ func (d *Drafter) followUp(ctx context.Context, rec store.COE, f fetched) error 
 			}
 			// An earlier attempt's note may still land: wait for it.
 			key := "note:intent:" + rec.IncidentID
-			v, err := d.Store.State(gctx, key)
+			earlier, err := loadIntent(gctx, d.Store, key)
 			if err != nil {
 				return err
 			}
-			if t, err := time.Parse(time.RFC3339Nano, v); err == nil && d.NoteSettle > 0 {
-				if left := t.Add(d.NoteSettle).Sub(d.now()); left > 0 {
-					return &WaitError{Wait: left, Reason: "the note on incident " + rec.IncidentID + " may still land"}
-				}
+			if err := landing(earlier, d.NoteSettle, d.now(), "the note on incident "+rec.IncidentID+" may still land"); err != nil {
+				return err
 			}
-			if err := d.Store.SetState(gctx, key, d.now().Format(time.RFC3339Nano)); err != nil {
+			if err := saveIntent(gctx, d.Store, key, d.now()); err != nil {
 				return err
 			}
 			note := fmt.Sprintf("COE draft %s: %s", rec.TicketKey, rec.TicketURL)
 			if err := d.Source.AddNote(gctx, rec.IncidentID, note); err != nil {
-				if st := StatusOf(err); st >= 400 && st < 500 {
-					d.Store.SetState(context.WithoutCancel(gctx), key, "") // refused: nothing to wait for
+				if refused(err) {
+					saveIntent(context.WithoutCancel(gctx), d.Store, key, time.Time{}) // nothing to wait for
 				}
 				return fmt.Errorf("note COE %s on incident %s: %w", rec.TicketKey, rec.IncidentID, err)
 			}

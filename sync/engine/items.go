@@ -76,24 +76,9 @@ type ItemSyncer struct {
 	CreateSettle time.Duration
 }
 
-// refused reports whether a create failed with an answer that says it was
-// not applied (a 4xx, 429 included); 5xx and network errors may hide a
-// create that landed.
-func refused(err error) bool {
-	st := StatusOf(err)
-	return st >= 400 && st < 500
-}
-
-// settling returns a WaitError while a create attempted at intent may
-// still land, nil once an empty answer can be trusted.
+// settling is landing (intent.go) with the syncer's settle time.
 func (s *ItemSyncer) settling(intent time.Time, what string) error {
-	if intent.IsZero() || s.CreateSettle <= 0 {
-		return nil
-	}
-	if left := intent.Add(s.CreateSettle).Sub(s.now()); left > 0 {
-		return &WaitError{Wait: left, Reason: what + ": an earlier create may still land"}
-	}
-	return nil
+	return landing(intent, s.CreateSettle, s.now(), what+": an earlier create may still land")
 }
 
 func (s *ItemSyncer) now() time.Time {
@@ -582,12 +567,12 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 	// with no earlier attempt recorded there is nothing to look for (the
 	// intent is written before the first create), which saves the read.
 	intentKey := "seed:intent:" + a.COEKey
-	earlier, err := s.Store.State(ctx, intentKey)
+	earlier, err := loadIntent(ctx, s.Store, intentKey)
 	if err != nil {
 		return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
 	}
 	var subs []coe.JiraItem
-	if earlier != "" {
+	if !earlier.IsZero() {
 		if subs, err = s.Jira.Subtasks(ctx, a.COEKey); err != nil {
 			return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
 		}
@@ -608,12 +593,10 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 			// A sub-task an earlier run asked for may still land: wait
 			// for it rather than ask twice; then record this run's
 			// attempt before its first create.
-			if t, err := time.Parse(time.RFC3339Nano, earlier); err == nil {
-				if err := s.settling(t, "action items of "+a.COEKey); err != nil {
-					return err
-				}
+			if err := s.settling(earlier, "action items of "+a.COEKey); err != nil {
+				return err
 			}
-			if err := s.Store.SetState(ctx, intentKey, s.now().Format(time.RFC3339Nano)); err != nil {
+			if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
 				return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
 			}
 			intended = true
@@ -626,7 +609,7 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 			if refused(err) && len(keys) == 0 {
 				// No sub-task exists, by any run: the retry need neither
 				// wait nor look for one.
-				s.Store.SetState(context.WithoutCancel(ctx), intentKey, "")
+				saveIntent(context.WithoutCancel(ctx), s.Store, intentKey, time.Time{})
 			}
 			return fmt.Errorf("seed action item of %s: %w", a.COEKey, err)
 		}

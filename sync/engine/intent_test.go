@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestLanding(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name     string
+		intent   time.Time
+		settle   time.Duration
+		now      time.Time
+		wantWait time.Duration // 0: nil
+	}{
+		{"no intent", time.Time{}, time.Minute, t0, 0},
+		{"no settle", t0, 0, t0, 0},
+		{"still landing", t0, 2 * time.Second, t0.Add(500 * time.Millisecond), 1500 * time.Millisecond},
+		{"settled", t0, 2 * time.Second, t0.Add(2 * time.Second), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := landing(c.intent, c.settle, c.now, "why")
+			var w *WaitError
+			if c.wantWait == 0 {
+				if err != nil {
+					t.Fatalf("landing = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.As(err, &w) || w.Wait != c.wantWait || w.Reason != "why" {
+				t.Fatalf("landing = %v, want a wait of %s", err, c.wantWait)
+			}
+		})
+	}
+}
+
+type mapState map[string]string
+
+func (m mapState) State(_ context.Context, k string) (string, error) { return m[k], nil }
+func (m mapState) SetState(_ context.Context, k, v string) error     { m[k] = v; return nil }
+
+func TestIntentRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st := mapState{}
+	if got, err := loadIntent(ctx, st, "k"); err != nil || !got.IsZero() {
+		t.Fatalf("no intent: %v, %v", got, err)
+	}
+	at := time.Date(2026, 11, 24, 3, 0, 0, 123456789, time.UTC)
+	saveIntent(ctx, st, "k", at)
+	if got, _ := loadIntent(ctx, st, "k"); !got.Equal(at) {
+		t.Fatalf("loadIntent = %v, want %v", got, at)
+	}
+	saveIntent(ctx, st, "k", time.Time{})
+	if got, _ := loadIntent(ctx, st, "k"); !got.IsZero() {
+		t.Fatalf("cleared intent reads %v", got)
+	}
+	st["k"] = "garbage"
+	if got, err := loadIntent(ctx, st, "k"); err != nil || !got.IsZero() {
+		t.Fatalf("unreadable intent: %v, %v", got, err)
+	}
+}
