@@ -98,13 +98,13 @@ type chaosResult struct {
 	// DuplicateNotes are second "COE draft" notes on an incident.
 	DuplicateNotes int
 	// LostAtEnd are closes whose webhook was lost after the run settled.
-	LostAtEnd                                         int
-	ReconcileRuns, ReconcilePeriods, ReconcileRepeats int
-	ReportDeliveries                                  int
-	SecretLeaks                                       []string
-	ScannedBytes                                      int
-	Converged, Elapsed                                time.Duration
-	Problems                                          []string
+	LostAtEnd                          int
+	ReconcilePeriods, ReconcileRepeats int
+	ReportDeliveries                   int
+	SecretLeaks                        []string
+	ScannedBytes                       int
+	Converged, Elapsed                 time.Duration
+	Problems                           []string
 }
 
 // OK reports whether every promise held.
@@ -634,10 +634,6 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 		// may not share an interval.
 		perPeriod := map[time.Time]int{}
 		for _, j := range jobs {
-			if j.Kind != "reconcile" {
-				continue
-			}
-			res.ReconcileRuns++
 			if o.ReconcileInterval > 0 && j.CreatedAt.Before(finalQueued) {
 				perPeriod[j.CreatedAt.Truncate(o.ReconcileInterval)]++
 			}
