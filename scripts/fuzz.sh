@@ -19,6 +19,7 @@ FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-10s}
 targets=(
 	"./connectors/pagerduty FuzzVerifySignature"
 	"./connectors/pagerduty FuzzDecodeEvent"
+	"./connectors/pagerduty FuzzDecodeEventMatchesEncodingJSON"
 	"./connectors/github FuzzDecodeIssuesEvent"
 	"./connectors/github FuzzVerifySignature"
 	"./connectors/jira FuzzDecodeWebhook"
