@@ -29,6 +29,10 @@ func (DraftCOEArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
+// The kinds of jobs webhooks enqueue: a process may dispatch a delivery
+// another one stored (see store.RegisterJobArgs).
+func init() { store.RegisterJobArgs(DraftCOEArgs{}, SyncItemArgs{}) }
+
 // DraftCOEJob is the job to enqueue for a resolved incident.
 func DraftCOEJob(incidentID string) store.Job {
 	return store.Job{Args: DraftCOEArgs{IncidentID: incidentID}}

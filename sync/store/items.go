@@ -88,4 +88,11 @@ type ItemStore interface {
 	// Count adds n to a daily counter; Counts sums counters over [since, until).
 	Count(ctx context.Context, name string, at time.Time, n int) error
 	Counts(ctx context.Context, since, until time.Time) (map[string]int, error)
+	// RecentDeliveries returns the newest limit deliveries from source
+	// about resourceID received at or after since, oldest first (by
+	// ReceivedAt, then id), without their Jobs. The sync reads back the
+	// webhook that set it off: an event of coesync's own write needs no
+	// read of Jira or GitHub. since bounds the scan to the received_at
+	// index: deliveries have no index by resource.
+	RecentDeliveries(ctx context.Context, source, resourceID string, since time.Time, limit int) ([]Delivery, error)
 }

@@ -215,11 +215,15 @@ func TestSQLiteToPostgres(t *testing.T) {
 			t.Errorf("job %s:\n got %+v\nwant %+v", w.Kind, g, w)
 		}
 	}
+	// The job still waiting in the moved delivery is dispatched there.
+	if n, err := pg.DispatchDeliveries(ctx); err != nil || n != 1 {
+		t.Fatalf("dispatch after move = %d, %v; want the 1 delivery with a pending job", n, err)
+	}
 	// The unique job keeps its uniqueness: enqueuing it again adds none.
 	if err := pg.Enqueue(ctx, store.Job{Args: storetest.TestArgs{Key: "P1"}}); err != nil {
 		t.Fatal(err)
 	}
-	if all, _ := pg.Jobs(ctx); len(all) != 2 {
-		t.Errorf("jobs after re-enqueue of a unique job = %d; want 2", len(all))
+	if all, _ := pg.JobsOfKind(ctx, "storetest"); len(all) != 1 {
+		t.Errorf("storetest jobs after dispatch and re-enqueue of a unique job = %d; want 1", len(all))
 	}
 }

@@ -80,6 +80,10 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		pool.Close()
 		return nil, err
 	}
+	if err := registerDispatch(opts.Workers); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	cfg := riverConfig(opts, s.log)
 	// A job running longer than its timeout was cut off with its replica:
 	// hand it back a little after the timeout would have ended it.
@@ -90,6 +94,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		pool.Close()
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
+	dispatchers.Store(s.river, s.DispatchDeliveries)
 	return s, nil
 }
 
@@ -163,6 +168,11 @@ var postgresMigrations = []string{
 	ALTER TABLE coes ADD COLUMN recurrence_of text NOT NULL DEFAULT '';
 	CREATE INDEX coes_service ON coes (service_id, created_at);
 	CREATE INDEX coes_incident_key ON coes (incident_key);`,
+	// 3: a delivery's jobs wait in its row until dispatched (dispatch.go);
+	// the deliveries of an item can be found (RecentDeliveries).
+	`ALTER TABLE deliveries ADD COLUMN jobs bytea;
+	CREATE INDEX deliveries_pending ON deliveries (received_at) WHERE jobs IS NOT NULL;
+	CREATE INDEX deliveries_item ON deliveries (source, resource_id, received_at) WHERE source <> 'pagerduty';`,
 }
 
 // migrate runs River's migrations then coesync's, each version in its own
@@ -250,39 +260,45 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 	}
 	n := len(ds)
 	sources, ids, types, resources := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	received, bodies := make([]time.Time, n), make([][]byte, n)
+	received, bodies, jobs := make([]time.Time, n), make([][]byte, n), make([][]byte, n)
 	for i, d := range ds {
 		sources[i], ids[i], types[i], resources[i] = d.Source, d.ID, d.EventType, d.ResourceID
 		received[i], bodies[i] = d.ReceivedAt, d.Body
+		var err error
+		if jobs[i], err = encodeJobs(d.Jobs); err != nil {
+			return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+		}
 	}
 	type key struct{ source, id string }
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// DISTINCT ON keeps the first of the copies inside the batch; the
 		// others, like deliveries stored before, are duplicates.
-		rows, err := tx.Query(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body)
-			SELECT DISTINCT ON (source, id) source, id, event_type, resource_id, received_at, body
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[])
-				WITH ORDINALITY AS d(source, id, event_type, resource_id, received_at, body, ord)
+		rows, err := tx.Query(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs)
+			SELECT DISTINCT ON (source, id) source, id, event_type, resource_id, received_at, body, jobs
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bytea[])
+				WITH ORDINALITY AS d(source, id, event_type, resource_id, received_at, body, jobs, ord)
 			ORDER BY source, id, ord
 			ON CONFLICT DO NOTHING
-			RETURNING source, id`, sources, ids, types, resources, received, bodies)
+			RETURNING source, id, jobs IS NOT NULL`, sources, ids, types, resources, received, bodies, jobs)
 		if err != nil {
 			return err
 		}
 		fresh := map[key]bool{}
+		pending := false
 		for rows.Next() {
 			var k key
-			if err := rows.Scan(&k.source, &k.id); err != nil {
+			var hasJobs bool
+			if err := rows.Scan(&k.source, &k.id, &hasJobs); err != nil {
 				rows.Close()
 				return err
 			}
 			fresh[k] = true
+			pending = pending || hasJobs
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		var jobs []river.InsertManyParams
 		for i, d := range ds {
 			k := key{d.Source, d.ID}
 			if !fresh[k] {
@@ -290,18 +306,63 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 				continue
 			}
 			delete(fresh, k) // later copies in the batch are duplicates
-			jobs = appendParams(jobs, d.Jobs)
 		}
-		if len(jobs) == 0 {
+		if !pending {
 			return nil
 		}
-		_, err = s.river.InsertManyTx(ctx, tx, jobs)
+		_, err = s.river.InsertTx(ctx, tx, DispatchArgs{}, nil)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
 	}
 	return dup, nil
+}
+
+// DispatchDeliveries implements Store. SKIP LOCKED lets replicas dispatch
+// side by side, each taking rows the others do not hold.
+func (s *Postgres) DispatchDeliveries(ctx context.Context) (int, error) {
+	return dispatchPasses(func(set *dispatchSet) (rows, moved int, err error) {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			r, err := tx.Query(ctx, `SELECT source, id, jobs FROM deliveries WHERE jobs IS NOT NULL
+				ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED`, dispatchBatch)
+			if err != nil {
+				return err
+			}
+			var srcs, ids []string
+			for r.Next() {
+				var source, id string
+				var raw []byte
+				if err := r.Scan(&source, &id, &raw); err != nil {
+					r.Close()
+					return err
+				}
+				rows++
+				if set.add(source, id, raw) {
+					srcs, ids = append(srcs, source), append(ids, id)
+				}
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				return err
+			}
+			if len(set.params) > 0 {
+				if _, err := s.river.InsertManyTx(ctx, tx, set.params); err != nil {
+					return err
+				}
+			}
+			if len(ids) > 0 {
+				if _, err := tx.Exec(ctx, `UPDATE deliveries d SET jobs = NULL
+					FROM unnest($1::text[], $2::text[]) AS k(source, id)
+					WHERE d.source = k.source AND d.id = k.id`, srcs, ids); err != nil {
+					return err
+				}
+			}
+			moved = len(ids)
+			return nil
+		})
+		return rows, moved, err
+	})
 }
 
 func scanPgCOE(r scanner) (COE, error) {
@@ -488,6 +549,9 @@ func (s *Postgres) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Close implements Store.
 func (s *Postgres) Close() error {
+	if s.river != nil {
+		dispatchers.Delete(s.river)
+	}
 	s.pool.Close()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -169,4 +170,29 @@ func (s *Postgres) Unlock(ctx context.Context, name, owner string) error {
 		return fmt.Errorf("store: unlock %s: %w", name, err)
 	}
 	return nil
+}
+
+// RecentDeliveries implements ItemStore.
+func (s *Postgres) RecentDeliveries(ctx context.Context, source, resourceID string, since time.Time, limit int) ([]Delivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT source, id, event_type, resource_id, received_at, body FROM deliveries
+		WHERE source <> 'pagerduty' AND source = $2 AND resource_id = $3 AND received_at >= $1 ORDER BY received_at DESC, id DESC LIMIT $4`,
+		since, source, resourceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries of %s %s: %w", source, resourceID, err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		if err := rows.Scan(&d.Source, &d.ID, &d.EventType, &d.ResourceID, &d.ReceivedAt, &d.Body); err != nil {
+			return nil, fmt.Errorf("store: deliveries of %s %s: %w", source, resourceID, err)
+		}
+		d.ReceivedAt = d.ReceivedAt.UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: deliveries of %s %s: %w", source, resourceID, err)
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/coesync/coesync/sync/store"
 	"github.com/coesync/coesync/sync/store/storetest"
@@ -82,6 +83,17 @@ func openPostgres(t *testing.T, dsn string) *store.Postgres {
 
 func TestPostgresConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openPostgres(t, postgresDB(t)) })
+}
+
+func TestPostgresDispatch(t *testing.T) {
+	storetest.RunDispatch(t, func(t *testing.T, ws *river.Workers) store.Store {
+		s, err := store.OpenPostgres(context.Background(), postgresDB(t), store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 // Two replicas starting at once on an empty database: both migrate (one

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -22,8 +24,13 @@ import (
 type SQLite struct {
 	queue[*sql.Tx]
 	db   *sql.DB
+	path string
 	lock *os.File
 	log  *slog.Logger
+
+	// insertDelivery and dispatchWaiting are Ingest's statements, prepared
+	// once: parsing them for every batch showed in the ingest profile.
+	insertDelivery, dispatchWaiting *sql.Stmt
 }
 
 var _ Store = (*SQLite)(nil)
@@ -40,7 +47,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db, log: opts.Logger, queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
+	s := &SQLite{db: db, path: path, log: opts.Logger, queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -76,13 +83,38 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 			return nil, fmt.Errorf("store: clear leases of a previous run: %w", err)
 		}
 	}
+	if s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: prepare ingest: %w", err)
+	}
+	if s.dispatchWaiting, err = db.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM river_job WHERE state = 'available' AND queue = ?)`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: prepare ingest: %w", err)
+	}
+	if err := registerDispatch(opts.Workers); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if opts.FetchPollInterval == 0 {
+		opts.FetchPollInterval = sqliteFetchPollInterval
+	}
 	cfg := riverConfig(opts, s.log)
 	if s.river, err = river.NewClient(riversqlite.New(db), cfg); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
+	dispatchers.Store(s.river, s.DispatchDeliveries)
 	return s, nil
 }
+
+// sqliteFetchPollInterval is how often idle SQLite workers look for jobs.
+// SQLite has no LISTEN/NOTIFY, and River wakes its workers only for jobs
+// inserted outside a transaction; a webhook's jobs are inserted inside the
+// batch's transaction (to be durable with it) and then dispatched inside
+// another, so River's default second would be spent twice on the way from
+// webhook to COE. An idle poll costs one indexed query on the local file.
+const sqliteFetchPollInterval = 25 * time.Millisecond
 
 // openSQLiteDB opens the database/sql handle of the file at path.
 func openSQLiteDB(path string) (*sql.DB, error) {
@@ -126,7 +158,15 @@ func riverConfig(opts Options, log *slog.Logger) *river.Config {
 			n = 8
 		}
 		cfg.Workers = opts.Workers
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		// Dispatching has a queue of its own: in a storm every default
+		// slot may be waiting on a slow API, and the webhooks' jobs must
+		// still reach the queue.
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}, dispatchQueue: {MaxWorkers: 1}}
+		// A safety net: whatever is pending (a dispatch job cancelled by
+		// hand, say) is dispatched within a minute.
+		cfg.PeriodicJobs = append(slices.Clone(cfg.PeriodicJobs), river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return DispatchArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "dispatch_deliveries"}))
 	}
 	return cfg
 }
@@ -213,6 +253,32 @@ var sqliteMigrations = []string{
 	ALTER TABLE coes ADD COLUMN recurrence_of TEXT NOT NULL DEFAULT '';
 	CREATE INDEX coes_service ON coes (service_id, created_at);
 	CREATE INDEX coes_incident_key ON coes (incident_key);`,
+	// 4: a delivery's jobs wait in its row until dispatched (dispatch.go);
+	// deliveries of an item can be found (RecentDeliveries; PagerDuty's,
+	// the bulk of the ingest load, are left out of that index); and
+	// deliveries become a rowid table. WITHOUT ROWID keeps a row in an
+	// index b-tree, whose rows spill past about 1 KB: every 1.6 KB webhook
+	// body took its own overflow page, more than doubling the pages each
+	// ingest batch writes and fsyncs. A rowid table appends rows in order
+	// and keeps them whole; (source, id) stays unique through an index.
+	`CREATE TABLE deliveries_v4 (
+		seq         INTEGER PRIMARY KEY,
+		source      TEXT NOT NULL,
+		id          TEXT NOT NULL,
+		event_type  TEXT NOT NULL,
+		resource_id TEXT NOT NULL,
+		received_at INTEGER NOT NULL,
+		body        BLOB,
+		jobs        BLOB,
+		UNIQUE (source, id)
+	);
+	INSERT INTO deliveries_v4 (source, id, event_type, resource_id, received_at, body)
+		SELECT source, id, event_type, resource_id, received_at, body FROM deliveries ORDER BY received_at;
+	DROP TABLE deliveries;
+	ALTER TABLE deliveries_v4 RENAME TO deliveries;
+	CREATE INDEX deliveries_received ON deliveries (received_at);
+	CREATE INDEX deliveries_pending ON deliveries (received_at) WHERE jobs IS NOT NULL;
+	CREATE INDEX deliveries_item ON deliveries (source, resource_id, received_at) WHERE source <> 'pagerduty';`,
 }
 
 // migrate runs River's migrations then coesync's and returns the versions
@@ -262,41 +328,165 @@ func (s *SQLite) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// Ingest implements Store.
+// Ingest implements Store: the deliveries with their pending jobs, and one
+// dispatch job for the batch, in one fsync'd transaction (see dispatch.go).
 func (s *SQLite) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
-	dup := make([]bool, len(ds))
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		var jobs []river.InsertManyParams
-		for i, d := range ds {
-			res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			dup[i] = n == 0
-			if n == 1 {
-				jobs = appendParams(jobs, d.Jobs)
-			}
-		}
-		if len(jobs) == 0 {
-			return nil
-		}
-		_, err = s.river.InsertManyTx(ctx, tx, jobs)
+	var dup []bool
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		dup, err = s.ingestTx(ctx, tx, ds)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
 	}
 	return dup, nil
+}
+
+// IngestUnsynced implements UnsyncedIngester: Ingest's transaction,
+// committed with synchronous=NORMAL (in WAL mode: written to the WAL, not
+// fsync'd). The connection returns to synchronous=FULL before anything
+// else can use it, so no other write is ever left unsynced.
+func (s *SQLite) IngestUnsynced(ctx context.Context, ds []Delivery) (dup []bool, err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.Background(), `PRAGMA synchronous=FULL`); rerr != nil {
+			// Never hand back a connection that does not fsync commits.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			if err == nil {
+				err = fmt.Errorf("store: ingest: restore synchronous=FULL: %w", rerr)
+			}
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=NORMAL`); err != nil {
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+	}
+	dup, err = s.ingestTx(ctx, tx, ds)
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		tx.Rollback()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+	}
+	return dup, nil
+}
+
+// SyncIngested implements UnsyncedIngester: fdatasync of the WAL, where
+// every commit so far is. Should the WAL be gone (SQLite checkpoints and
+// removes it when its last connection closes, after syncing the database
+// file), the database file is synced instead. The file is opened each
+// time: a WAL made again after such a removal is another file.
+func (s *SQLite) SyncIngested(context.Context) error {
+	f, err := os.Open(s.path + "-wal")
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.Open(s.path)
+	}
+	if err != nil {
+		return fmt.Errorf("store: sync ingested: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		return fmt.Errorf("store: sync ingested: %w", err)
+	}
+	return nil
+}
+
+// ingestTx is Ingest's work inside tx.
+func (s *SQLite) ingestTx(ctx context.Context, tx *sql.Tx, ds []Delivery) ([]bool, error) {
+	dup := make([]bool, len(ds))
+	stmt := tx.StmtContext(ctx, s.insertDelivery)
+	defer stmt.Close()
+	pending := false
+	for i, d := range ds {
+		jobs, err := encodeJobs(d.Jobs)
+		if err != nil {
+			return nil, err
+		}
+		res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body, jobs)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		dup[i] = n == 0
+		pending = pending || (n == 1 && jobs != nil)
+	}
+	if !pending {
+		return dup, nil
+	}
+	// A dispatch job not yet started will read these rows: it can only
+	// start (River's fetch is a write) after this transaction, SQLite
+	// having one writer. Then this batch needs none of its own, which
+	// spares River's insert on most batches of a storm (it was the largest
+	// cost left on the writer).
+	var waiting bool
+	waitingStmt := tx.StmtContext(ctx, s.dispatchWaiting)
+	defer waitingStmt.Close()
+	if err := waitingStmt.QueryRowContext(ctx, dispatchQueue).Scan(&waiting); err != nil {
+		return nil, err
+	}
+	if waiting {
+		return dup, nil
+	}
+	if _, err := s.river.InsertTx(ctx, tx, DispatchArgs{}, nil); err != nil {
+		return nil, err
+	}
+	return dup, nil
+}
+
+// DispatchDeliveries implements Store.
+func (s *SQLite) DispatchDeliveries(ctx context.Context) (int, error) {
+	return dispatchPasses(func(set *dispatchSet) (rows, moved int, err error) {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			r, err := tx.QueryContext(ctx, `SELECT source, id, jobs FROM deliveries WHERE jobs IS NOT NULL
+				ORDER BY received_at LIMIT ?`, dispatchBatch)
+			if err != nil {
+				return err
+			}
+			type key struct{ source, id string }
+			var done []key
+			for r.Next() {
+				var k key
+				var raw []byte
+				if err := r.Scan(&k.source, &k.id, &raw); err != nil {
+					r.Close()
+					return err
+				}
+				rows++
+				if set.add(k.source, k.id, raw) {
+					done = append(done, k)
+				}
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				return err
+			}
+			if len(set.params) > 0 {
+				if _, err := s.river.InsertManyTx(ctx, tx, set.params); err != nil {
+					return err
+				}
+			}
+			for _, k := range done {
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET jobs = NULL WHERE source = ? AND id = ?`, k.source, k.id); err != nil {
+					return err
+				}
+			}
+			moved = len(done)
+			return nil
+		})
+		return rows, moved, err
+	})
 }
 
 const coeColumns = `incident_id, state, label, rule, project, ticket_key, ticket_id, ticket_url, title,
@@ -472,6 +662,14 @@ func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) 
 
 // Close implements Store.
 func (s *SQLite) Close() error {
+	if s.river != nil {
+		dispatchers.Delete(s.river)
+	}
+	for _, st := range []*sql.Stmt{s.insertDelivery, s.dispatchWaiting} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()

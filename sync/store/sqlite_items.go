@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -199,4 +200,30 @@ func (s *SQLite) DeliveryCounts(ctx context.Context, since, until time.Time) (ma
 		out[src] = n
 	}
 	return out, rows.Err()
+}
+
+// RecentDeliveries implements ItemStore.
+func (s *SQLite) RecentDeliveries(ctx context.Context, source, resourceID string, since time.Time, limit int) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, id, event_type, resource_id, received_at, body FROM deliveries
+		WHERE source <> 'pagerduty' AND source = ? AND resource_id = ? AND received_at >= ? ORDER BY received_at DESC, id DESC LIMIT ?`,
+		source, resourceID, since.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: deliveries of %s %s: %w", source, resourceID, err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var at int64
+		if err := rows.Scan(&d.Source, &d.ID, &d.EventType, &d.ResourceID, &at, &d.Body); err != nil {
+			return nil, fmt.Errorf("store: deliveries of %s %s: %w", source, resourceID, err)
+		}
+		d.ReceivedAt = time.UnixMilli(at).UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: deliveries of %s %s: %w", source, resourceID, err)
+	}
+	slices.Reverse(out)
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -23,6 +24,18 @@ func openSQLite(t *testing.T) store.Store {
 }
 
 func TestSQLiteConformance(t *testing.T) { storetest.Run(t, openSQLite) }
+
+func TestSQLiteDispatch(t *testing.T) {
+	storetest.RunDispatch(t, func(t *testing.T, ws *river.Workers) store.Store {
+		s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "coesync.db"),
+			store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
 
 func TestSQLiteSecondWorkerProcessRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "coesync.db")

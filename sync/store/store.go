@@ -33,9 +33,12 @@ type Delivery struct {
 	ResourceID string // incident id, issue key, ...
 	ReceivedAt time.Time
 	Body       []byte
-	// Jobs are enqueued in the same transaction, only when the delivery
-	// is new.
+	// Jobs are stored with the delivery, only when it is new, and reach
+	// the job queue through the dispatch job committed with them.
 	Jobs []Job
+
+	// pending is the stored, not yet dispatched form of Jobs (Dump/Load).
+	pending []byte
 }
 
 // COEState is where a COE stands in the exactly-once protocol.
@@ -117,6 +120,10 @@ type Store interface {
 	// deliveries[i] had been stored before. Duplicates inside the batch
 	// count as duplicates of the first.
 	Ingest(ctx context.Context, deliveries []Delivery) (dup []bool, err error)
+	// DispatchDeliveries moves the jobs of stored deliveries into the job
+	// queue and returns how many deliveries it dispatched. Ingest leaves a
+	// job that calls it; it is idempotent and safe to run concurrently.
+	DispatchDeliveries(ctx context.Context) (int, error)
 	// Enqueue inserts jobs outside of any delivery.
 	Enqueue(ctx context.Context, jobs ...Job) error
 

@@ -540,3 +540,48 @@ func testLeaseConcurrent(t *testing.T, s store.Store) {
 		t.Fatalf("loser TryLock = %v, %v; want false", ok, err)
 	}
 }
+
+// The deliveries about one resource come back newest limit first-to-last,
+// bounded by since, without other sources' or resources'.
+func testRecentDeliveries(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d := func(source, id, resource string, at time.Duration) store.Delivery {
+		return store.Delivery{Source: source, ID: id, EventType: "jira:issue_updated", ResourceID: resource,
+			ReceivedAt: t0.Add(at), Body: []byte(`{"id":"` + id + `"}`)}
+	}
+	if _, err := s.Ingest(ctx, []store.Delivery{
+		d("jira", "old", "OPS-2", -time.Hour), d("jira", "a", "OPS-2", time.Second), d("jira", "b", "OPS-2", 2*time.Second),
+		d("jira", "c", "OPS-2", 3*time.Second), d("jira", "other", "OPS-3", 2*time.Second), d("github", "gh", "OPS-2", 2*time.Second),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		since time.Time
+		limit int
+		want  string
+	}{
+		{"since bounds", t0, 10, "[a b c]"},
+		{"newest within limit", t0, 2, "[b c]"},
+		{"all", t0.Add(-2 * time.Hour), 10, "[old a b c]"},
+		{"none", t0.Add(time.Minute), 10, "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.RecentDeliveries(ctx, "jira", "OPS-2", tt.since, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{}
+			for _, g := range got {
+				ids = append(ids, g.ID)
+				if g.Source != "jira" || g.ResourceID != "OPS-2" || string(g.Body) != `{"id":"`+g.ID+`"}` || g.ReceivedAt.IsZero() {
+					t.Fatalf("delivery %+v", g)
+				}
+			}
+			if fmt.Sprint(ids) != tt.want {
+				t.Fatalf("got %v, want %s", ids, tt.want)
+			}
+		})
+	}
+}

@@ -34,7 +34,14 @@ type Open func(t *testing.T) store.Store
 func Run(t *testing.T, open Open) {
 	t.Run("IngestDeduplicates", func(t *testing.T) { testIngestDeduplicates(t, open(t)) })
 	t.Run("IngestEnqueuesOnlyNew", func(t *testing.T) { testIngestEnqueuesOnlyNew(t, open(t)) })
-	t.Run("CommitterConcurrent", func(t *testing.T) { testCommitterConcurrent(t, open(t)) })
+	t.Run("CommitterConcurrent", func(t *testing.T) {
+		s := open(t)
+		testCommitterConcurrent(t, s, func(observe func(int)) *store.Committer { return store.NewCommitter(s.Ingest, 64, observe) })
+	})
+	t.Run("StoreCommitterConcurrent", func(t *testing.T) {
+		s := open(t)
+		testCommitterConcurrent(t, s, func(observe func(int)) *store.Committer { return store.NewStoreCommitter(s, 64, observe) })
+	})
 	t.Run("COELifecycle", func(t *testing.T) { testCOELifecycle(t, open(t)) })
 	t.Run("COESkip", func(t *testing.T) { testCOESkip(t, open(t)) })
 	t.Run("ListCOEs", func(t *testing.T) { testListCOEs(t, open(t)) })
@@ -44,6 +51,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("COERollup", func(t *testing.T) { testCOERollup(t, open(t)) })
 	t.Run("ActionItemPutGet", func(t *testing.T) { testActionItemPutGet(t, open(t)) })
 	t.Run("ActionItemsList", func(t *testing.T) { testActionItemsList(t, open(t)) })
+	t.Run("RecentDeliveries", func(t *testing.T) { testRecentDeliveries(t, open(t)) })
 	t.Run("SyncState", func(t *testing.T) { testSyncState(t, open(t)) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, open(t)) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
@@ -85,39 +93,87 @@ func testIngestDeduplicates(t *testing.T, s store.Store) {
 func testIngestEnqueuesOnlyNew(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	job := func(k string) store.Job { return store.Job{Args: TestArgs{Key: k}} }
+	kinds := func() map[string]int {
+		t.Helper()
+		jobs, err := s.Jobs(ctx, "available")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[string]int{}
+		for _, j := range jobs {
+			n[j.Kind]++
+		}
+		return n
+	}
 	if _, err := s.Ingest(ctx, []store.Delivery{delivery("1", job("x")), delivery("1", job("y"))}); err != nil {
 		t.Fatal(err)
 	}
+	// Until dispatched, the jobs wait in the delivery: the queue holds only
+	// the dispatch job committed with the batch.
+	if n := kinds(); n["storetest"] != 0 || n["dispatch_deliveries"] != 1 {
+		t.Fatalf("before dispatch: jobs by kind %v, want one dispatch_deliveries and no storetest", n)
+	}
 	// A second delivery of another event for the same resource enqueues a
-	// job with the same unique args: the queue refuses the duplicate.
-	if _, err := s.Ingest(ctx, []store.Delivery{delivery("2", job("x")), delivery("3")}); err != nil {
+	// job with the same unique args: the queue refuses the duplicate. Two
+	// deliveries in one batch with the same job (a storm resolving one
+	// incident twice) must not fail the batch.
+	if _, err := s.Ingest(ctx, []store.Delivery{delivery("2", job("x")), delivery("3"), delivery("4", job("w")), delivery("5", job("w"))}); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := s.Jobs(ctx, "available")
+	// A batch of duplicates and deliveries without jobs adds no dispatch.
+	if _, err := s.Ingest(ctx, []store.Delivery{delivery("2", job("x")), delivery("6")}); err != nil {
+		t.Fatal(err)
+	}
+	// A store may leave a batch's jobs to a dispatch job not yet started.
+	before := kinds()["dispatch_deliveries"]
+	if before < 1 || before > 2 {
+		t.Fatalf("dispatch jobs = %d, want 1 or 2 (at most one per batch with new jobs)", before)
+	}
+	moved, err := s.DispatchDeliveries(ctx)
+	if err != nil || moved != 4 {
+		t.Fatalf("DispatchDeliveries = %d, %v; want 4 deliveries (1, 2, 4, 5)", moved, err)
+	}
+	// Whatever a store spares, a batch with jobs always finds a dispatch
+	// job that has not started.
+	if _, err := s.Ingest(ctx, []store.Delivery{delivery("7", job("v"))}); err != nil {
+		t.Fatal(err)
+	}
+	if after := kinds()["dispatch_deliveries"]; after < 1 || after > before+1 {
+		t.Fatalf("dispatch jobs after another batch = %d, want 1 to %d", after, before+1)
+	}
+	if moved, err := s.DispatchDeliveries(ctx); err != nil || moved != 1 {
+		t.Fatalf("DispatchDeliveries = %d, %v; want delivery 7", moved, err)
+	}
+	jobs, err := s.JobsOfKind(ctx, "storetest", "available")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 1 || jobs[0].Kind != "storetest" || jobs[0].Args != `{"key":"x"}` {
-		t.Fatalf("jobs = %+v, want one storetest job with key x", jobs)
+	var keys []string
+	for _, j := range jobs {
+		keys = append(keys, j.Args)
+	}
+	if fmt.Sprint(keys) != `[{"key":"x"} {"key":"w"} {"key":"v"}]` {
+		t.Fatalf("jobs after dispatch = %v, want x, w, v, once each", keys)
+	}
+	// Dispatch is idempotent: nothing is left to move.
+	if moved, err := s.DispatchDeliveries(ctx); err != nil || moved != 0 {
+		t.Fatalf("second DispatchDeliveries = %d, %v; want 0", moved, err)
 	}
 	if err := s.Enqueue(ctx, job("z"), job("x")); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, _ = s.Jobs(ctx); len(jobs) != 2 {
-		t.Fatalf("after Enqueue: %d jobs, want 2", len(jobs))
-	}
-	if jobs, err = s.JobsOfKind(ctx, "storetest", "available"); err != nil || len(jobs) != 2 {
-		t.Fatalf("JobsOfKind(storetest) = %d jobs, %v; want 2", len(jobs), err)
+	if jobs, err = s.JobsOfKind(ctx, "storetest", "available"); err != nil || len(jobs) != 4 {
+		t.Fatalf("JobsOfKind(storetest) = %d jobs, %v; want 4", len(jobs), err)
 	}
 	if jobs, err = s.JobsOfKind(ctx, "other"); err != nil || len(jobs) != 0 {
 		t.Fatalf("JobsOfKind(other) = %+v, %v; want none", jobs, err)
 	}
 }
 
-func testCommitterConcurrent(t *testing.T, s store.Store) {
+func testCommitterConcurrent(t *testing.T, s store.Store, newCommitter func(observe func(int)) *store.Committer) {
 	var mu sync.Mutex
 	var batches []int
-	c := store.NewCommitter(s.Ingest, 64, func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() })
+	c := newCommitter(func(n int) { mu.Lock(); batches = append(batches, n); mu.Unlock() })
 	const n, copies = 200, 3
 	var wg sync.WaitGroup
 	var dups, fresh int
@@ -154,6 +210,11 @@ func testCommitterConcurrent(t *testing.T, s store.Store) {
 	}
 	if _, err := c.Submit(context.Background(), delivery("late")); !errors.Is(err, store.ErrCommitterClosed) {
 		t.Fatalf("Submit after Close: %v, want ErrCommitterClosed", err)
+	}
+	// What was answered is stored: every delivery is a duplicate now.
+	dup, err := s.Ingest(context.Background(), []store.Delivery{delivery("0"), delivery(fmt.Sprint(n - 1))})
+	if err != nil || !dup[0] || !dup[1] {
+		t.Fatalf("re-ingest after the committer: dup = %v, %v; want both duplicates", dup, err)
 	}
 }
 
