@@ -349,6 +349,20 @@ func (c *Client) CreateSubtask(ctx context.Context, parentKey string, spec coe.T
 }
 
 func (c *Client) create(ctx context.Context, spec coe.TicketSpec, parent string) (coe.TicketRef, error) {
+	// CreateWithContext reads the body itself and closes it.
+	is, _, err := c.api.Issue.CreateWithContext(ctx, &gojira.Issue{Fields: issueFields(spec, parent)})
+	if err != nil {
+		return coe.TicketRef{}, c.cause(err)
+	}
+	if is == nil || is.Key == "" {
+		return coe.TicketRef{}, errors.New("response has no issue key")
+	}
+	return c.ref(is.ID, is.Key), nil
+}
+
+// issueFields are the create fields of spec, a sub-task of parent when
+// parent is not empty.
+func issueFields(spec coe.TicketSpec, parent string) *gojira.IssueFields {
 	f := &gojira.IssueFields{
 		Project:     gojira.Project{Key: spec.Project},
 		Type:        gojira.IssueType{Name: spec.IssueType},
@@ -365,16 +379,12 @@ func (c *Client) create(ctx context.Context, spec coe.TicketSpec, parent string)
 	if parent != "" {
 		f.Parent = &gojira.Parent{Key: parent}
 	}
-	// CreateWithContext reads the body itself and closes it.
-	is, _, err := c.api.Issue.CreateWithContext(ctx, &gojira.Issue{Fields: f})
-	if err != nil {
-		return coe.TicketRef{}, c.cause(err)
-	}
-	if is == nil || is.Key == "" {
-		return coe.TicketRef{}, errors.New("response has no issue key")
-	}
-	return c.ref(is.ID, is.Key), nil
+	return f
 }
+
+// BrowseURL is the browse URL of issue key, as the items this client
+// reads carry it.
+func (c *Client) BrowseURL(key string) string { return c.ref("", key).URL }
 
 // EnsureRemoteLink adds the remote link, or updates the one with the same
 // GlobalID (Jira upserts on globalId), so that calling it again is harmless.

@@ -2,6 +2,7 @@ package jira
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -19,7 +20,7 @@ func atlassianMessage(b []byte) string {
 		Message       string            `json:"message"`
 	}
 	if json.Unmarshal(b, &body) != nil {
-		return ""
+		return bulkMessage(b)
 	}
 	var parts []string
 	for _, m := range body.ErrorMessages {
@@ -27,16 +28,39 @@ func atlassianMessage(b []byte) string {
 			parts = append(parts, m)
 		}
 	}
-	fields := make([]string, 0, len(body.Errors))
-	for f := range body.Errors {
-		fields = append(fields, f)
-	}
-	sort.Strings(fields)
-	for _, f := range fields {
+	for _, f := range sortedKeys(body.Errors) {
 		parts = append(parts, f+": "+strings.TrimSpace(body.Errors[f]))
 	}
 	if m := strings.TrimSpace(body.Message); m != "" {
 		parts = append(parts, m)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// bulkMessage flattens the 400 of a bulk create that refused every
+// element, {"issues":[],"errors":[{"elementErrors":{...},"failedElementNumber":0},...]},
+// into "element 0: field: msg; ..."; "" when b is not such a document.
+func bulkMessage(b []byte) string {
+	var body bulkCreateResponse
+	if json.Unmarshal(b, &body) != nil || len(body.Errors) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, e := range body.Errors {
+		m := e.message()
+		if e.FailedElementNumber != nil {
+			m = fmt.Sprintf("element %d: %s", *e.FailedElementNumber, m)
+		}
+		parts = append(parts, m)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

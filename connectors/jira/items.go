@@ -139,11 +139,16 @@ type wireItem struct {
 // item translates an issue bean. Unparseable timestamps and dates are left
 // zero rather than failing the read.
 func (c *Client) item(w *wireItem) coe.JiraItem {
+	return itemOf(w, c.ref(w.ID, w.Key).URL)
+}
+
+// itemOf translates an issue bean, with browse URL u.
+func itemOf(w *wireItem, u string) coe.JiraItem {
 	f := &w.Fields
 	it := coe.JiraItem{
 		ID:      w.ID,
 		Key:     w.Key,
-		URL:     c.ref(w.ID, w.Key).URL,
+		URL:     u,
 		Summary: f.Summary,
 		Labels:  append([]string(nil), f.Labels...),
 		Created: parseJiraTime(f.Created),

@@ -104,15 +104,9 @@ var webhookKinds = map[string]string{
 type hookEvent struct {
 	Timestamp    *int64 `json:"timestamp"`
 	WebhookEvent string `json:"webhookEvent"`
-	Issue        *struct {
-		Key    string `json:"key"`
-		Fields struct {
-			Parent *struct {
-				Key string `json:"key"`
-			} `json:"parent"`
-			Labels []string `json:"labels"`
-		} `json:"fields"`
-	} `json:"issue"`
+	// Issue is decoded as GET issue's answer is: a webhook carries the
+	// same issue bean.
+	Issue     *wireItem `json:"issue"`
 	Changelog *struct {
 		Items []struct {
 			Field   string `json:"field"`
@@ -151,6 +145,12 @@ func DecodeWebhook(deliveryID string, body []byte) (coe.JiraEvent, error) {
 	}
 	if p.Issue.Fields.Parent != nil {
 		ev.Parent = p.Issue.Fields.Parent.Key
+	}
+	if p.Issue.Fields.Summary != "" && p.Issue.Fields.Status != nil {
+		// A payload with the issue's fields (Jira's own webhooks always
+		// send them; an automation rule's custom body may not).
+		it := itemOf(p.Issue, "")
+		ev.Item = &it
 	}
 	if p.Changelog != nil {
 		for _, it := range p.Changelog.Items {

@@ -69,9 +69,12 @@ type JiraLink struct {
 	Outward bool
 }
 
-// JiraEvent is a Jira issue webhook delivery, decoded leanly: enough to
-// know which item to re-read, never the item's state itself (deliveries
-// can be lost, late or out of order; the item is read back from Jira).
+// JiraEvent is a Jira issue webhook delivery: which item changed and, in
+// Item, the issue as the payload has it. Deliveries can be lost, late or
+// out of order: Item is what the issue was when the event was produced,
+// good for telling an event of coesync's own write (nothing differs from
+// what coesync recorded) and for the first mirror of a new item, whose
+// later changes come as later events; otherwise the item is read back.
 type JiraEvent struct {
 	// ID is the X-Atlassian-Webhook-Identifier header: the same for every
 	// retry of one delivery, so it deduplicates redeliveries.
@@ -91,6 +94,10 @@ type JiraEvent struct {
 	// "duedate", "assignee", "labels", "link", "customfield_10016", ...
 	// Empty for comments and for events without a changelog.
 	Changed []string
+	// Item is the issue as the payload carries it (URL left empty: the
+	// payload's links depend on the site's address as Jira sees it); nil
+	// when the payload has no fields.
+	Item *JiraItem
 }
 
 // HasChanged reports whether field is among the changed fields.

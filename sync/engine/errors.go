@@ -106,3 +106,36 @@ func Permanently(err error) error { return &PermanentError{Err: err} }
 // workflow transition has one of the wanted names: an operator must fix the
 // workflow or the configured names; retrying cannot help.
 var ErrNoTransition = errors.New("no matching workflow transition")
+
+// CreateFailure is one element of a bulk create that was not created.
+type CreateFailure struct {
+	Index int   // in the request
+	Err   error // classified like any call's error
+}
+
+// PartialCreateError is returned by a bulk create when some elements were
+// refused: those not listed were created. Classify and StatusOf see the
+// first failure's error.
+type PartialCreateError struct {
+	Failed []CreateFailure
+}
+
+func (e *PartialCreateError) Error() string {
+	if len(e.Failed) == 0 {
+		return "bulk create: nothing failed"
+	}
+	s := fmt.Sprintf("%d not created; element %d: %v", len(e.Failed), e.Failed[0].Index, e.Failed[0].Err)
+	if len(e.Failed) > 1 {
+		s += fmt.Sprintf(" (and %d more)", len(e.Failed)-1)
+	}
+	return s
+}
+
+// Unwrap returns the failures' errors, so errors.As finds the first *Error.
+func (e *PartialCreateError) Unwrap() []error {
+	errs := make([]error, len(e.Failed))
+	for i, f := range e.Failed {
+		errs[i] = f.Err
+	}
+	return errs
+}

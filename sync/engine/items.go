@@ -74,6 +74,18 @@ type ItemSyncer struct {
 	// then a retry waits instead of creating a second issue or sub-task.
 	// Twice the HTTP timeout is safe; zero trusts the answer at once.
 	CreateSettle time.Duration
+	// DecodeJira and DecodeGitHub decode stored webhook bodies (GitHub's
+	// by event type, "issues"); with them a sync set off by a webhook of
+	// coesync's own write reads neither side (echo.go). Nil turns that off.
+	DecodeJira   func(body []byte) (coe.JiraEvent, error)
+	DecodeGitHub func(event string, body []byte) (coe.GitHubIssueEvent, error)
+	// JiraURL is the browse URL of an issue, as GetItem's items carry it.
+	JiraURL func(key string) string
+	// WebhookWait is how long the mirror of a sub-task the seed just
+	// created waits for Jira's jira:issue_created webhook, whose issue
+	// (with the defaults Jira filled in: priority, assignee, status) is
+	// what a read would return. Zero (no Jira webhooks) reads at once.
+	WebhookWait time.Duration
 }
 
 // settling is landing (intent.go) with the syncer's settle time.
@@ -217,7 +229,51 @@ func (s *ItemSyncer) Sync(ctx context.Context, key, source string) error {
 	if known && (it.State == store.MirrorDeleted || it.State == store.MirrorGone) {
 		return nil // reported once; never recreated
 	}
-	ji, err := s.Jira.GetItem(ctx, key)
+	if known && it.Number != 0 {
+		switch source {
+		case "seed":
+			// The seed asks for the mirror only; changes since come as
+			// webhooks or the reconcile pass.
+			return nil
+		case "jira", "github":
+			check, synced := s.jiraEcho, &it.JiraUpdated
+			if source == "github" {
+				check, synced = s.githubEcho, &it.GitHubUpdated
+			}
+			quiet, updated, err := check(ctx, it)
+			if err != nil {
+				return fmt.Errorf("sync %s: %w", key, err)
+			}
+			if quiet {
+				log.Debug("webhook reports nothing to sync (coesync's own write, or synced already)")
+				if !updated.After(*synced) {
+					return nil
+				}
+				// The state it reports is the synced one: the reconcile
+				// pass need not look at this item again for it.
+				*synced = updated
+				return s.Store.PutActionItem(ctx, it)
+			}
+		}
+	}
+	var ji coe.JiraItem
+	delivered := false
+	err = nil
+	if it.Number == 0 {
+		// Not mirrored yet: the issue the webhooks reported is what a
+		// read would return.
+		if ji, delivered, err = s.deliveredItem(ctx, key); err != nil {
+			return fmt.Errorf("sync %s: %w", key, err)
+		}
+		if !delivered && known && source == "seed" {
+			if err := s.awaitCreated(it); err != nil {
+				return err
+			}
+		}
+	}
+	if !delivered {
+		ji, err = s.Jira.GetItem(ctx, key)
+	}
 	if StatusOf(err) == 404 {
 		if known {
 			return s.jiraGone(ctx, it, log)
@@ -250,6 +306,19 @@ func (s *ItemSyncer) Sync(ctx context.Context, key, source string) error {
 		return s.mirror(ctx, it, c, ji, log)
 	}
 	return s.sync(ctx, it, c, ji, source, log)
+}
+
+// awaitCreated returns a WaitError while the jira:issue_created webhook of
+// an item the seed created may still come (see WebhookWait).
+func (s *ItemSyncer) awaitCreated(it store.ActionItem) error {
+	if s.WebhookWait <= 0 || it.OpenedAt.IsZero() {
+		return nil
+	}
+	left := it.OpenedAt.Add(s.WebhookWait).Sub(s.now())
+	if left <= 0 {
+		return nil
+	}
+	return &WaitError{Wait: min(left, 200*time.Millisecond), Reason: "waiting for Jira's webhook of new " + it.JiraKey}
 }
 
 // mirror creates the item's GitHub issue exactly once.
@@ -583,44 +652,97 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 		have[normalize(st.Summary)] = true
 		keys = append(keys, st.Key)
 	}
-	intended := false
+	var specs []coe.TicketSpec
 	for _, p := range a.Items {
 		summary := coe.Truncate(coe.CleanText(p.Summary), 250)
 		if summary == "" || have[normalize(summary)] {
 			continue
 		}
-		if !intended {
-			// A sub-task an earlier run asked for may still land: wait
-			// for it rather than ask twice; then record this run's
-			// attempt before its first create.
-			if err := s.settling(earlier, "action items of "+a.COEKey); err != nil {
-				return err
-			}
-			if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
-				return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
-			}
-			intended = true
-		}
+		have[normalize(summary)] = true // one sub-task for proposals that differ in case or spacing only
 		desc := fmt.Sprintf("Proposed by %s in a PagerDuty note on incident #%d. Confirm it, set one owner, a priority and a due date; coesync mirrors it to GitHub and keeps both in step.",
 			coe.EscapeWiki(p.Owner), c.IncidentNumber)
-		ref, err := s.Jira.CreateSubtask(ctx, a.COEKey, coe.TicketSpec{Project: c.Project, IssueType: s.SubtaskType,
+		specs = append(specs, coe.TicketSpec{Project: c.Project, IssueType: s.SubtaskType,
 			Summary: summary, Description: desc, Labels: []string{ActionItemLabel}})
+	}
+	var createErr error
+	if len(specs) > 0 {
+		// A sub-task an earlier run asked for may still land: wait for
+		// it rather than ask twice; then record this run's attempt
+		// before the create.
+		if err := s.settling(earlier, "action items of "+a.COEKey); err != nil {
+			return err
+		}
+		if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
+			return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
+		}
+		// One bulk create for all of them. Those created are recorded
+		// and mirrored even when others failed; the job's retry then
+		// finds them among the COE's sub-tasks and creates the rest.
+		refs, err := s.Jira.CreateSubtasks(ctx, a.COEKey, specs)
+		created := 0
+		for i, ref := range refs {
+			if i >= len(specs) || ref.Key == "" {
+				continue
+			}
+			created++
+			keys = append(keys, ref.Key)
+			if perr := s.recordSeeded(ctx, c, ref, specs[i]); perr != nil {
+				err = errors.Join(err, perr)
+			}
+		}
 		if err != nil {
-			if refused(err) && len(keys) == 0 {
+			if refused(err) && created == 0 && len(keys) == 0 {
 				// No sub-task exists, by any run: the retry need neither
 				// wait nor look for one.
 				saveIntent(context.WithoutCancel(ctx), s.Store, intentKey, time.Time{})
 			}
-			return fmt.Errorf("seed action item of %s: %w", a.COEKey, err)
+			createErr = fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
 		}
-		have[normalize(summary)] = true
-		keys = append(keys, ref.Key)
+	}
+	if len(keys) > 0 {
+		// The roll-up's first post waits for these (see expectedMissing):
+		// one whose record the seed left to a sync holding its lease is
+		// not in the store yet.
+		if err := s.Store.SetState(ctx, "rollup:expect:"+a.COEKey, strings.Join(keys, ",")); err != nil {
+			return errors.Join(createErr, err)
+		}
 	}
 	jobs := make([]store.Job, len(keys))
 	for i, k := range keys {
 		jobs[i] = SyncItemJob(k, "seed")
 	}
-	return s.Store.Enqueue(ctx, jobs...)
+	if err := s.Store.Enqueue(ctx, jobs...); err != nil {
+		return errors.Join(createErr, err)
+	}
+	return createErr
+}
+
+// recordSeeded records a sub-task the seed just created, before its
+// mirror: the roll-up then knows the item is coming (it waits for the
+// mirror rather than post a table about to change), and the mirror knows
+// when the sub-task was made (see WebhookWait). Only what the create
+// settled is recorded; the rest comes with the mirror.
+func (s *ItemSyncer) recordSeeded(ctx context.Context, c store.COE, ref coe.TicketRef, spec coe.TicketSpec) error {
+	// Under the item's lease: a sync set off by the sub-task's webhook
+	// may be mirroring it, and this record must not replace its own.
+	name, owner := "item:"+ref.Key, fmt.Sprintf("seed-%p-%d", s, time.Now().UnixNano())
+	ok, err := s.Store.TryLock(ctx, name, owner, time.Now().Add(leaseTTL))
+	if err != nil || !ok {
+		return err // held: that sync records the item
+	}
+	defer func() {
+		if err := s.Store.Unlock(context.WithoutCancel(ctx), name, owner); err != nil {
+			s.Log.Warn("could not release lease", "lease", name, "err", err)
+		}
+	}()
+	if _, err := s.Store.ActionItem(ctx, ref.Key); err == nil {
+		return nil // a sync got there first
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return s.Store.PutActionItem(ctx, store.ActionItem{JiraKey: ref.Key, JiraID: ref.ID, COEKey: c.TicketKey,
+		IncidentID: c.IncidentID, Repo: s.repoFor(c, coe.JiraItem{Labels: spec.Labels}), State: store.MirrorIntent,
+		Title: spec.Summary, OpenedAt: s.now()})
 }
 
 func normalize(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
@@ -641,6 +763,14 @@ func (s *ItemSyncer) Rollup(ctx context.Context, coeKey string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.mirroring(items); err != nil {
+		return err
+	}
+	if c.RollupComment == "" {
+		if err := s.expectedMissing(ctx, coeKey, items); err != nil {
+			return err
+		}
+	}
 	body := rollupBody(items)
 	stateKey := "rollup:" + coeKey
 	last, err := s.Store.State(ctx, stateKey)
@@ -648,12 +778,34 @@ func (s *ItemSyncer) Rollup(ctx context.Context, coeKey string) error {
 		return err
 	}
 	if c.RollupComment == "" {
-		id, found, err := s.Jira.FindComment(ctx, coeKey, rollupMarker)
+		// The COE's comments are the witness of a roll-up an earlier
+		// attempt posted; with no attempt recorded there is none to
+		// look for (the intent is written before the post).
+		intentKey := "rollup:intent:" + coeKey
+		earlier, err := loadIntent(ctx, s.Store, intentKey)
 		if err != nil {
 			return fmt.Errorf("roll up %s: %w", coeKey, err)
 		}
+		id, found := "", false
+		if !earlier.IsZero() {
+			if id, found, err = s.Jira.FindComment(ctx, coeKey, rollupMarker); err != nil {
+				return fmt.Errorf("roll up %s: %w", coeKey, err)
+			}
+			if !found {
+				if err := s.settling(earlier, "roll-up of "+coeKey); err != nil {
+					return err
+				}
+			}
+		}
 		if !found {
+			if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
+				return fmt.Errorf("roll up %s: %w", coeKey, err)
+			}
 			if id, err = s.Jira.AddComment(ctx, coeKey, body); err != nil {
+				if refused(err) {
+					// Nothing was posted: the retry need not look.
+					saveIntent(context.WithoutCancel(ctx), s.Store, intentKey, time.Time{})
+				}
 				return fmt.Errorf("roll up %s: %w", coeKey, err)
 			}
 			last = hash(body)
@@ -699,6 +851,53 @@ func (s *ItemSyncer) Rollup(ctx context.Context, coeKey string) error {
 		return s.Store.SetCOERollup(ctx, c.IncidentID, c.RollupComment, s.now())
 	case !done && !c.CompletedAt.IsZero():
 		return s.Store.SetCOERollup(ctx, c.IncidentID, c.RollupComment, time.Time{})
+	}
+	return nil
+}
+
+// mirrorWait bounds how long a roll-up waits for the mirrors of items the
+// seed created: one that keeps failing must not keep the table away.
+const mirrorWait = time.Minute
+
+// expectedMissing returns a WaitError while a sub-task the seed created is
+// not in the store yet, for up to mirrorWait after the seed: the first
+// table would otherwise lack it and need an edit a moment later.
+func (s *ItemSyncer) expectedMissing(ctx context.Context, coeKey string, items []store.ActionItem) error {
+	want, err := s.Store.State(ctx, "rollup:expect:"+coeKey)
+	if err != nil || want == "" {
+		return err
+	}
+	seeded, err := loadIntent(ctx, s.Store, "seed:intent:"+coeKey)
+	if err != nil || seeded.IsZero() || s.now().Sub(seeded) >= mirrorWait {
+		return err
+	}
+	have := make(map[string]bool, len(items))
+	for _, it := range items {
+		have[it.JiraKey] = true
+	}
+	for _, k := range strings.Split(want, ",") {
+		if !have[k] {
+			return &WaitError{Wait: 250 * time.Millisecond, Reason: "action item " + k + " is not recorded yet"}
+		}
+	}
+	return nil
+}
+
+// mirroring returns a WaitError while an item of the COE is being
+// mirrored: each mirror sets off a roll-up when done, and the table
+// posted now would need an edit a moment later.
+func (s *ItemSyncer) mirroring(items []store.ActionItem) error {
+	for _, it := range items {
+		if it.Number != 0 || it.State != store.MirrorIntent || it.Problem != "" || it.Repo == "" {
+			continue
+		}
+		since := it.OpenedAt
+		if it.IntentAt.After(since) {
+			since = it.IntentAt
+		}
+		if s.now().Sub(since) < mirrorWait {
+			return &WaitError{Wait: 250 * time.Millisecond, Reason: "action item " + it.JiraKey + " is being mirrored"}
+		}
 	}
 	return nil
 }

@@ -25,6 +25,13 @@ type ItemTracker interface {
 	LinkedItems(ctx context.Context, coeKey, linkType, label string) ([]coe.JiraItem, error)
 	// CreateSubtask creates a sub-task of parentKey.
 	CreateSubtask(ctx context.Context, parentKey string, spec coe.TicketSpec) (coe.TicketRef, error)
+	// CreateSubtasks creates a sub-task of parentKey per spec, in as few
+	// calls as the API allows: refs[i] is the one made for specs[i], zero
+	// when it was not made. When some were refused the error is a
+	// *PartialCreateError naming them, the others were created; after any
+	// other error, refs holds what is known to have been created (more may
+	// have been).
+	CreateSubtasks(ctx context.Context, parentKey string, specs []coe.TicketSpec) (refs []coe.TicketRef, err error)
 	// EditItem sets the summary and the due date; a nil pointer leaves the
 	// field alone and a zero *due clears the due date. The due date is the
 	// calendar date of *due in its own location. Nothing to change makes no

@@ -148,7 +148,11 @@ func (r *Reconciler) github(ctx context.Context, start time.Time, items []store.
 			switch {
 			case err == nil:
 				key, ok = it.JiraKey, true
-				if !gi.UpdatedAt.After(it.GitHubUpdated) {
+				// GitHub's times have whole seconds: a change in the
+				// second of coesync's last look (a close right after the
+				// mirror was made, its webhook lost) shows only in the
+				// issue itself, which the list carries.
+				if !gi.UpdatedAt.After(it.GitHubUpdated) && (it.State != store.MirrorLinked || githubInStep(it, gi)) {
 					continue
 				}
 			case !errors.Is(err, store.ErrNotFound):

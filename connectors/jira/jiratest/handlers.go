@@ -70,11 +70,73 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, []string{msgBadPayload}, nil)
 		return
 	}
-	f := body.Fields
-	errs := map[string]string{}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	is, errs := s.create(r, body.Fields, body.Update)
+	if len(errs) > 0 {
+		writeError(w, http.StatusBadRequest, nil, errs)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.createdIssue(r, is))
+}
+
+// createdIssue is the answer's entry for a created issue.
+func (s *Server) createdIssue(r *http.Request, is *Issue) map[string]any {
+	return map[string]any{
+		"id":   is.ID,
+		"key":  is.Key,
+		"self": s.baseURL(r) + "/rest/api/2/issue/" + is.ID,
+	}
+}
+
+// createIssues is POST /rest/api/2/issue/bulk: each element is created as
+// POST /rest/api/2/issue would (same checks, same webhook); 201 with the
+// created issues and an error per refused element when any was created,
+// 400 with the same document when none was. At most 50 elements.
+func (s *Server) createIssues(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		IssueUpdates *[]struct {
+			Fields map[string]json.RawMessage `json:"fields"`
+			Update map[string]json.RawMessage `json:"update"`
+		} `json:"issueUpdates"`
+	}
+	if err := decodeBody(r, &body); err != nil || body.IssueUpdates == nil {
+		writeError(w, http.StatusBadRequest, []string{msgBadPayload}, nil)
+		return
+	}
+	if n := len(*body.IssueUpdates); n > maxBulk {
+		writeError(w, http.StatusBadRequest, []string{fmt.Sprintf("You can create up to %d issues in a single request.", maxBulk)}, nil)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	issues, failures := []any{}, []any{}
+	for i, u := range *body.IssueUpdates {
+		is, errs := s.create(r, u.Fields, u.Update)
+		if len(errs) > 0 {
+			failures = append(failures, map[string]any{
+				"status":              http.StatusBadRequest,
+				"elementErrors":       map[string]any{"errorMessages": []string{}, "errors": errs},
+				"failedElementNumber": i,
+			})
+			continue
+		}
+		issues = append(issues, s.createdIssue(r, is))
+	}
+	status := http.StatusCreated
+	if len(issues) == 0 && len(failures) > 0 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, map[string]any{"issues": issues, "errors": failures})
+}
+
+// maxBulk is the most issues Jira creates in one bulk request.
+const maxBulk = 50
+
+// create validates fields and update and creates the issue (s.mu held),
+// or returns the errors by field.
+func (s *Server) create(r *http.Request, f, update map[string]json.RawMessage) (*Issue, map[string]string) {
+	errs := map[string]string{}
 	now := s.now()
 
 	is := &Issue{Status: s.opts.InitialStatus, Priority: "Medium", Reporter: s.user(r), Created: now, Updated: now}
@@ -143,11 +205,10 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 		}
 		s.applyField(is, proj, name, raw, errs)
 	}
-	s.applyUpdate(is, proj, body.Update, errs)
+	s.applyUpdate(is, proj, update, errs)
 
 	if len(errs) > 0 {
-		writeError(w, http.StatusBadRequest, nil, errs)
-		return
+		return nil, errs
 	}
 
 	s.nextID++
@@ -159,11 +220,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	s.byKey[is.Key] = is
 	s.byID[is.ID] = is
 	s.hookCreated(is, s.user(r))
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"id":   is.ID,
-		"key":  is.Key,
-		"self": s.baseURL(r) + "/rest/api/2/issue/" + is.ID,
-	})
+	return is, nil
 }
 
 func (s *Server) issueTypeByRef(p *Project, tr ref) (IssueType, bool) {

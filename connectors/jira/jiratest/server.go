@@ -435,6 +435,7 @@ func (s *Server) user(r *http.Request) string {
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /rest/api/2/issue", s.createIssue)
+	m.HandleFunc("POST /rest/api/2/issue/bulk", s.createIssues)
 	m.HandleFunc("GET /rest/api/2/issue/{key}", s.getIssue)
 	m.HandleFunc("PUT /rest/api/2/issue/{key}", s.editIssue)
 	if s.opts.DataCenter {
