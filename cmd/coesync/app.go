@@ -185,6 +185,19 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		syncer.Jira, syncer.GitHub = engine.GateItems(syncer.Jira, gate), engine.GateIssues(syncer.GitHub, gate)
 		rec.Jira, rec.GitHub = syncer.Jira, syncer.GitHub
 		syncer.SLA, syncer.Incidents = engine.NewSLA(cfg.SLA()), c.pd
+		// Webhooks read back by the sync: echoes of coesync's own writes
+		// cost no reads, and a new sub-task is mirrored from its
+		// jira:issue_created payload.
+		syncer.DecodeJira = func(body []byte) (coe.JiraEvent, error) { return jira.DecodeWebhook("", body) }
+		syncer.DecodeGitHub = func(event string, body []byte) (coe.GitHubIssueEvent, error) {
+			return github.DecodeIssuesEvent(event, "", body)
+		}
+		syncer.JiraURL = c.jira.BrowseURL
+		if cfg.JiraWebhookSecret != "" || cfg.InsecureSkipVerify {
+			// Jira's webhooks can reach coesync: wait a moment for the
+			// created event rather than read each new sub-task.
+			syncer.WebhookWait = jiraWebhookWait
+		}
 		rem = &engine.Reminders{GitHub: c.github, Interval: cfg.ReminderInterval, SLA: syncer.SLA, Now: o.now, Log: log}
 	}
 	if o.workers {
@@ -234,7 +247,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 			return st.Enqueue(ctx, store.Job{Args: engine.SeedItemsArgs{COEKey: c.TicketKey, Items: items}})
 		}
 	}
-	a.Committer = store.NewCommitter(st.Ingest, 256, func(n int) { m.IngestBatch.Observe(float64(n)) })
+	a.Committer = store.NewStoreCommitter(st, 256, func(n int) { m.IngestBatch.Observe(float64(n)) })
 	pdVerifier := pagerduty.NewVerifier(cfg.PagerDutyWebhookSecrets.Reveal())
 	hooks := map[string]*server.Source{
 		"/webhooks/pagerduty": server.PagerDuty(pdVerifier.Verify, pagerduty.DecodeEvent),
@@ -281,6 +294,11 @@ func newReporter(cfg config.Config, c clients, log *slog.Logger, now func() time
 	}
 	return r, nil
 }
+
+// jiraWebhookWait is how long the mirror of a new sub-task waits for its
+// jira:issue_created webhook before reading it; Jira sends it within a
+// second or two of the create.
+const jiraWebhookWait = 5 * time.Second
 
 // decodeGitHub adapts the connector's decoder: pings and events coesync
 // does not act on are stored and answered, not rejected.

@@ -105,6 +105,12 @@ func TestResolvedWebhookCreatesOneCompleteCOE(t *testing.T) {
 	if len(is.RemoteLinks) != 1 || is.RemoteLinks[0].GlobalID != engine.GlobalID(fx.ID) {
 		t.Errorf("remote links = %+v, want one with the incident's globalId", is.RemoteLinks)
 	}
+	// The note and the remote link are added side by side; WaitCOE waits
+	// for the link.
+	waitFor(t, "the note on the incident", 15*time.Second, func() bool {
+		c, err := e.App.Store.COE(ctx, fx.ID)
+		return err == nil && !c.NotedAt.IsZero()
+	})
 	notes := e.PD.Notes(fx.ID)
 	var ours int
 	for _, n := range notes {
@@ -290,6 +296,9 @@ func TestWebhookStatusCodes(t *testing.T) {
 	}
 	// Only the accepted deliveries were stored: valid, note, other. (The
 	// periodic jobs run on start are not the webhooks' doing.)
+	if _, err := e.App.Store.DispatchDeliveries(ctx); err != nil {
+		t.Fatal(err)
+	}
 	jobs, err := e.App.Store.JobsOfKind(ctx, "draft_coe")
 	if err != nil {
 		t.Fatal(err)
