@@ -231,7 +231,12 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 				Description: desc, Labels: ticketLabels(label, append(historyLabels(draft), route.Labels...)), Components: route.Components,
 				Priority: route.Priority,
 			}
-			ref, err := d.Tracker.CreateTicket(ctx, spec)
+			// A create held at the rate gate starts its settle window when
+			// it is finally sent (see beforeAttempt).
+			cctx := beforeAttempt(ctx, func(ctx context.Context) error {
+				return d.Store.RenewCOEIntent(ctx, incidentID, d.now())
+			})
+			ref, err := d.Tracker.CreateTicket(cctx, spec)
 			if err != nil {
 				if refused(err) {
 					// Jira answered and refused (429 included): nothing
@@ -327,7 +332,8 @@ func (d *Drafter) followUp(ctx context.Context, rec store.COE, f fetched) error 
 				return err
 			}
 			note := fmt.Sprintf("COE draft %s: %s", rec.TicketKey, rec.TicketURL)
-			if err := d.Source.AddNote(gctx, rec.IncidentID, note); err != nil {
+			nctx := beforeAttempt(gctx, func(ctx context.Context) error { return saveIntent(ctx, d.Store, key, d.now()) })
+			if err := d.Source.AddNote(nctx, rec.IncidentID, note); err != nil {
 				if refused(err) {
 					saveIntent(context.WithoutCancel(gctx), d.Store, key, time.Time{}) // nothing to wait for
 				}

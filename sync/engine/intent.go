@@ -61,3 +61,30 @@ func saveIntent(ctx context.Context, st intentState, key string, at time.Time) e
 	}
 	return st.SetState(ctx, key, v)
 }
+
+// A create's intent must be no older than the moment its request may have
+// left. The rate gate can hold a call after the intent was recorded (a
+// hold another job set, or a 429 on this call that the gate waits out and
+// tries again), and the settle window would then end too soon: a create
+// sent late, stalled past the client's timeout and applied late lands
+// after a retry has looked, found nothing and created again (the chaos run
+// made a second note on an incident that way). So a create passes its
+// intent's recorder in ctx, as net/http/httptrace passes its hooks, and the
+// gate calls it before an attempt that followed a wait.
+
+type attemptHookKey struct{}
+
+// beforeAttempt returns ctx carrying record, to be called right before an
+// attempt of the call ctx is given to leaves the process after a wait.
+// Give the returned ctx to the create call only.
+func beforeAttempt(ctx context.Context, record func(ctx context.Context) error) context.Context {
+	return context.WithValue(ctx, attemptHookKey{}, record)
+}
+
+// attempting runs the recorder ctx carries, if any.
+func attempting(ctx context.Context) error {
+	if record, ok := ctx.Value(attemptHookKey{}).(func(context.Context) error); ok {
+		return record(ctx)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +61,35 @@ func TestIntentRoundTrip(t *testing.T) {
 	st["k"] = "garbage"
 	if got, err := loadIntent(ctx, st, "k"); err != nil || !got.IsZero() {
 		t.Fatalf("unreadable intent: %v, %v", got, err)
+	}
+}
+
+// Lease owners must differ between any two holders: TryLock lets an owner
+// take a lease it holds, so two jobs with one owner string would both run.
+func TestLeaseOwnersAreUnique(t *testing.T) {
+	const goroutines, each = 4, 5000
+	owners := make(chan string, goroutines*each)
+	done := make(chan struct{})
+	for range goroutines {
+		go func() {
+			for range each {
+				owners <- newLeaseOwner()
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range goroutines {
+		<-done
+	}
+	close(owners)
+	seen := map[string]bool{}
+	for o := range owners {
+		if seen[o] {
+			t.Fatalf("owner %q handed out twice", o)
+		}
+		seen[o] = true
+	}
+	if !strings.HasPrefix(newLeaseOwner(), leaseOwnerPrefix+"-") || len(leaseOwnerPrefix) != 16 {
+		t.Errorf("owner %q lacks the process's random prefix", newLeaseOwner())
 	}
 }

@@ -351,7 +351,11 @@ func (s *ItemSyncer) mirror(ctx context.Context, it store.ActionItem, c store.CO
 			spec.Assignees = []string{assignee}
 		}
 		var err error
-		gi, err = s.GitHub.CreateIssue(ctx, it.Repo, spec)
+		cctx := beforeAttempt(ctx, func(ctx context.Context) error {
+			it.IntentAt = s.now()
+			return s.Store.PutActionItem(ctx, it)
+		})
+		gi, err = s.GitHub.CreateIssue(cctx, it.Repo, spec)
 		if err != nil {
 			if refused(err) {
 				// Nothing was created: the retry need not wait for it.
@@ -590,7 +594,7 @@ const leaseTTL = 3 * time.Minute
 // exclusive runs fn holding the lease name; when another job holds it, the
 // job waits a moment and runs again.
 func (s *ItemSyncer) exclusive(ctx context.Context, name string, fn func() error) error {
-	owner := fmt.Sprintf("%p-%d", s, time.Now().UnixNano())
+	owner := newLeaseOwner()
 	ok, err := s.Store.TryLock(ctx, name, owner, time.Now().Add(leaseTTL))
 	if err != nil {
 		return err
@@ -678,7 +682,8 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 		// One bulk create for all of them. Those created are recorded
 		// and mirrored even when others failed; the job's retry then
 		// finds them among the COE's sub-tasks and creates the rest.
-		refs, err := s.Jira.CreateSubtasks(ctx, a.COEKey, specs)
+		cctx := beforeAttempt(ctx, func(ctx context.Context) error { return saveIntent(ctx, s.Store, intentKey, s.now()) })
+		refs, err := s.Jira.CreateSubtasks(cctx, a.COEKey, specs)
 		created := 0
 		for i, ref := range refs {
 			if i >= len(specs) || ref.Key == "" {
@@ -725,7 +730,7 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 func (s *ItemSyncer) recordSeeded(ctx context.Context, c store.COE, ref coe.TicketRef, spec coe.TicketSpec) error {
 	// Under the item's lease: a sync set off by the sub-task's webhook
 	// may be mirroring it, and this record must not replace its own.
-	name, owner := "item:"+ref.Key, fmt.Sprintf("seed-%p-%d", s, time.Now().UnixNano())
+	name, owner := "item:"+ref.Key, newLeaseOwner()
 	ok, err := s.Store.TryLock(ctx, name, owner, time.Now().Add(leaseTTL))
 	if err != nil || !ok {
 		return err // held: that sync records the item
@@ -801,7 +806,8 @@ func (s *ItemSyncer) Rollup(ctx context.Context, coeKey string) error {
 			if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
 				return fmt.Errorf("roll up %s: %w", coeKey, err)
 			}
-			if id, err = s.Jira.AddComment(ctx, coeKey, body); err != nil {
+			cctx := beforeAttempt(ctx, func(ctx context.Context) error { return saveIntent(ctx, s.Store, intentKey, s.now()) })
+			if id, err = s.Jira.AddComment(cctx, coeKey, body); err != nil {
 				if refused(err) {
 					// Nothing was posted: the retry need not look.
 					saveIntent(context.WithoutCancel(ctx), s.Store, intentKey, time.Time{})

@@ -159,16 +159,37 @@ func (g *RateGate) observe(ctx context.Context, service string, err error) (time
 // Wait returns once calls to service may go ahead: at once unless a hold
 // is on, else when it ends (or with ctx's error).
 func (g *RateGate) Wait(ctx context.Context, service string) error {
+	_, err := g.wait(ctx, service)
+	return err
+}
+
+// wait is Wait, reporting whether it waited.
+func (g *RateGate) wait(ctx context.Context, service string) (bool, error) {
+	waited := false
 	for {
 		now := g.now()
 		until := g.current(ctx, service, now)
 		if !now.Before(until) {
-			return nil
+			return waited, nil
 		}
 		if err := g.sleep(ctx, until.Sub(now)); err != nil {
-			return err
+			return waited, err
 		}
+		waited = true
 	}
+}
+
+// waitToAttempt waits for the gate of service and, when it waited or the
+// call was tried before, runs the attempt hook of ctx (see beforeAttempt).
+func (g *RateGate) waitToAttempt(ctx context.Context, service string, retry bool) error {
+	waited, err := g.wait(ctx, service)
+	if err != nil {
+		return err
+	}
+	if waited || retry {
+		return attempting(ctx)
+	}
+	return nil
 }
 
 // current returns the hold of service, refreshed from Shared when due.
@@ -222,7 +243,7 @@ func (g *RateGate) current(ctx context.Context, service string, now time.Time) t
 func gated[T any](ctx context.Context, g *RateGate, service string, f func(context.Context) (T, error)) (T, error) {
 	var held time.Duration
 	for {
-		if err := g.Wait(ctx, service); err != nil {
+		if err := g.waitToAttempt(ctx, service, held > 0); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -347,7 +368,7 @@ func (x gatedItems) CreateSubtasks(ctx context.Context, parentKey string, specs 
 	// Once, not through gated: gated would repeat the whole call after a
 	// rate-limited element, creating the others a second time. The job's
 	// retry creates what is missing.
-	if err := x.g.Wait(ctx, ServiceJira); err != nil {
+	if err := x.g.waitToAttempt(ctx, ServiceJira, false); err != nil {
 		return nil, err
 	}
 	refs, err := x.j.CreateSubtasks(ctx, parentKey, specs)

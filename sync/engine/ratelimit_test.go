@@ -413,3 +413,59 @@ func TestGatedHistoryAndChangesWaitForTheHold(t *testing.T) {
 		t.Fatal("nil ports must stay nil")
 	}
 }
+
+// A create records its intent before the call; when the gate then holds
+// the call, the intent is recorded again right before the request leaves,
+// so that a retry's settle window counts from the send. Without a wait
+// nothing is recorded a second time.
+func TestGatedCreateRecordsItsIntentWhenSent(t *testing.T) {
+	tests := []struct {
+		name       string
+		holdBefore time.Duration // another job's hold, already on
+		errs       []error
+		want       []time.Duration // recordings, as offsets from the start
+	}{
+		{"no hold: none", 0, nil, nil},
+		{"another job's hold", 3 * time.Second, nil, []time.Duration{3 * time.Second}},
+		{"refused for its rate, tried again", 0, []error{limited("jira", 2*time.Second), limited("jira", time.Second)},
+			[]time.Duration{2 * time.Second, 3 * time.Second}},
+		{"other errors are not tried again", 0, []error{&Error{Kind: Retryable, Service: "jira", Status: 502}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			start := clk.Now()
+			g := &RateGate{Now: clk.Now, Sleep: clk.Sleep}
+			if tt.holdBefore > 0 {
+				g.Hold(context.Background(), ServiceJira, start.Add(tt.holdBefore))
+			}
+			var recorded []time.Duration
+			ctx := beforeAttempt(context.Background(), func(context.Context) error {
+				recorded = append(recorded, clk.Now().Sub(start))
+				return nil
+			})
+			tr := &scriptedTickets{errs: tt.errs}
+			GateTickets(tr, g).CreateTicket(ctx, coe.TicketSpec{})
+			if fmt.Sprint(recorded) != fmt.Sprint(tt.want) {
+				t.Errorf("intent recorded at %v, want %v", recorded, tt.want)
+			}
+		})
+	}
+}
+
+// A recorder that fails stops the call: a create must not leave without
+// its intent on record.
+func TestGatedCreateNotSentWithoutItsIntent(t *testing.T) {
+	clk := newFakeClock()
+	g := &RateGate{Now: clk.Now, Sleep: clk.Sleep}
+	g.Hold(context.Background(), ServiceJira, clk.Now().Add(time.Second))
+	boom := errors.New("store down")
+	ctx := beforeAttempt(context.Background(), func(context.Context) error { return boom })
+	tr := &scriptedTickets{}
+	if _, err := GateTickets(tr, g).CreateTicket(ctx, coe.TicketSpec{}); !errors.Is(err, boom) {
+		t.Fatalf("CreateTicket = %v, want the recorder's error", err)
+	}
+	if tr.calls != 0 {
+		t.Errorf("%d calls made without the intent recorded", tr.calls)
+	}
+}

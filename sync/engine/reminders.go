@@ -119,7 +119,7 @@ func ReminderPeriod(due, now time.Time, interval time.Duration) (period string, 
 // at a time across replicas (a lease); a pass that finds the lease taken
 // waits and runs again.
 func (r *Reminders) Run(ctx context.Context) (int, error) {
-	owner := fmt.Sprintf("%p-%d", r, time.Now().UnixNano())
+	owner := newLeaseOwner()
 	got, err := r.Store.TryLock(ctx, "reminders", owner, time.Now().Add(leaseTTL))
 	if err != nil {
 		return 0, err

@@ -218,7 +218,7 @@ func (r *Reporter) Deliver(ctx context.Context) error {
 	}
 	// Two replicas (or a replay next to the periodic job) must not both
 	// read "not delivered" and send: one holds the period's lease.
-	lease, owner := "report:"+p.Label, fmt.Sprintf("%p-%d", r, time.Now().UnixNano())
+	lease, owner := "report:"+p.Label, newLeaseOwner()
 	got, err := r.Store.TryLock(ctx, lease, owner, time.Now().Add(leaseTTL))
 	if err != nil {
 		return err
