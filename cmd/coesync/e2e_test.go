@@ -442,6 +442,51 @@ func listen(t *testing.T) net.Listener {
 	return ln
 }
 
+// TestNoteHeldByARateLimitThenCutOffIsNotAddedTwice: PagerDuty refuses the
+// note with a 429 and "Retry-After: 2"; the rate gate holds the call and
+// sends it again two seconds after the intent was first recorded, and that
+// attempt is applied after coesync gave up waiting. The retry's settle
+// window must count from the second send: counted from the first, it ends
+// before the note lands and the retry adds a second one.
+func TestNoteHeldByARateLimitThenCutOffIsNotAddedTwice(t *testing.T) {
+	e := startTestDemo(t, demoOptions{pdFrom: "coesync@example.com", edit: func(c *config.Config) { c.HTTPTimeout = 2 * time.Second }})
+	ctx := context.Background()
+	startJobsDone(t, e)
+	notes := func() int { return e.PD.Count(http.MethodPost, "/incidents/PNOTE02/notes") }
+	e.PD.FailNext(1, http.StatusTooManyRequests, 2*time.Second, http.MethodPost, "/notes")
+	fx := pdtest.SimpleIncident("PNOTE02", time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
+	e.PD.AddIncident(fx)
+	if code, err := e.SendResolved(ctx, fx, "evt-note2"); err != nil || code != http.StatusAccepted {
+		t.Fatalf("webhook: %d %v", code, err)
+	}
+	// The gate holds the second attempt for two seconds: make it the one
+	// that is applied 1.5s after the client's 2s timeout.
+	waitFor(t, "the refused note", 20*time.Second, func() bool { return notes() == 1 })
+	refused := time.Now()
+	e.PD.SlowNext(1, 3500*time.Millisecond, http.MethodPost, "/notes")
+	waitFor(t, "the note step to finish", 30*time.Second, func() bool {
+		c, err := e.App.Store.COE(ctx, fx.ID)
+		return err == nil && !c.NotedAt.IsZero()
+	})
+	// Count once the slow note has certainly landed.
+	time.Sleep(time.Until(refused.Add(6 * time.Second)))
+	n := 0
+	for _, note := range e.PD.Notes(fx.ID) {
+		if strings.HasPrefix(note.Content, "COE draft ") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d COE notes on the incident, want 1", n)
+	}
+	if f, d := e.PD.Injected(); d.Slow != 1 || f.RateLimited != 1 {
+		t.Fatalf("%d slow answers and %d 429s, want 1 each: the scenario did not run", d.Slow, f.RateLimited)
+	}
+	if got := notes(); got != 2 {
+		t.Errorf("%d note requests, want 2 (the refused one and the one cut off)", got)
+	}
+}
+
 // TestNoteCutOffByTheTimeoutIsNotAddedTwice: PagerDuty applies the note
 // with the COE link after coesync gave up waiting for its answer. The
 // retry does not see it in its fresh read of the notes yet; it must wait

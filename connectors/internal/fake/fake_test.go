@@ -48,6 +48,25 @@ func TestFailNext(t *testing.T) {
 	}
 }
 
+func TestFailNextMatching(t *testing.T) {
+	var f Faults
+	f.FailNextMatching(1, http.StatusTooManyRequests, 2*time.Second, MatchRequest(http.MethodPost, "/notes"))
+	get := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/incidents/P1/notes"}}
+	post := &http.Request{Method: http.MethodPost, URL: &url.URL{Path: "/incidents/P1/notes"}}
+	if got, ok := f.NextFor(get); ok {
+		t.Fatalf("GET: NextFor = %+v, want served", got)
+	}
+	if got, ok := f.Next(); ok {
+		t.Fatalf("a request Next cannot match: %+v, want served", got)
+	}
+	if got, ok := f.NextFor(post); !ok || got.Status != http.StatusTooManyRequests || got.RetryAfter != 2*time.Second {
+		t.Fatalf("POST: NextFor = %+v, %v; want the 429", got, ok)
+	}
+	if got, ok := f.NextFor(post); ok {
+		t.Fatalf("second POST: NextFor = %+v, want served", got)
+	}
+}
+
 // seq is a Rand that returns fixed numbers in turn.
 type seq struct {
 	xs []float64

@@ -43,6 +43,7 @@ type Faults struct {
 	failN      int
 	failStatus int
 	failAfter  time.Duration
+	failMatch  func(*http.Request) bool
 	p5xx, p429 float64
 	rng        Rand
 	rate       float64
@@ -104,9 +105,15 @@ func (f *Faults) Latency() time.Duration {
 // FailNext makes Next fail the next n requests with status and retryAfter.
 // It replaces an earlier FailNext that has not run out; n <= 0 turns it off.
 func (f *Faults) FailNext(n, status int, retryAfter time.Duration) {
+	f.FailNextMatching(n, status, retryAfter, nil)
+}
+
+// FailNextMatching is FailNext for the requests match accepts (nil: all);
+// others are served. Only NextFor sees the request to match.
+func (f *Faults) FailNextMatching(n, status int, retryAfter time.Duration, match func(*http.Request) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.failN, f.failStatus, f.failAfter = max(n, 0), status, retryAfter
+	f.failN, f.failStatus, f.failAfter, f.failMatch = max(n, 0), status, retryAfter, match
 }
 
 // SetFaultRate makes Next fail each request at random, after any FailNext,
@@ -147,18 +154,21 @@ func (f *Faults) burst() float64 {
 // Next decides whether the next request fails before it is served: first
 // FailNext, then the random faults, then the rate limit. It returns false
 // when the request is to be served.
-func (f *Faults) Next() (Fault, bool) {
+func (f *Faults) Next() (Fault, bool) { return f.NextFor(nil) }
+
+// NextFor is Next for request r, which a FailNextMatching matches against.
+func (f *Faults) NextFor(r *http.Request) (Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fault, ok := f.next()
+	fault, ok := f.next(r)
 	if ok {
 		f.injected.count(fault.Status)
 	}
 	return fault, ok
 }
 
-func (f *Faults) next() (Fault, bool) {
-	if f.failN > 0 {
+func (f *Faults) next(r *http.Request) (Fault, bool) {
+	if f.failN > 0 && (f.failMatch == nil || (r != nil && f.failMatch(r))) {
 		f.failN--
 		return Fault{Status: f.failStatus, RetryAfter: f.failAfter}, true
 	}

@@ -103,12 +103,13 @@ func (s *Server) Notes(id string) []Note {
 // gives up earlier sees its own timeout.
 func (s *Server) Latency(d time.Duration) { s.faults.SetLatency(d) }
 
-// FailNext answers the next n requests, whatever they are, with status
-// and PagerDuty's error body, plus "Retry-After: <seconds>" when
-// retryAfter > 0 (rounded up to whole seconds). It replaces an earlier
-// FailNext that has not run out.
-func (s *Server) FailNext(n int, status int, retryAfter time.Duration) {
-	s.faults.FailNext(n, status, retryAfter)
+// FailNext answers the next n requests with status and PagerDuty's error
+// body, plus "Retry-After: <seconds>" when retryAfter > 0 (rounded up to
+// whole seconds): whatever they are, or those of a method and, when given,
+// a path suffix (see SlowNext). It replaces an earlier FailNext that has
+// not run out.
+func (s *Server) FailNext(n int, status int, retryAfter time.Duration, methodAndSuffix ...string) {
+	s.faults.FailNextMatching(n, status, retryAfter, fake.MatchRequest(methodAndSuffix...))
 }
 
 // SetFaultRate makes each request fail at random, after any FailNext: with
@@ -180,7 +181,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !fake.Delay(r.Context(), s.faults.Latency()) {
 		return
 	}
-	if f, ok := s.faults.Next(); ok {
+	if f, ok := s.faults.NextFor(r); ok {
 		fake.SetRetryAfter(w.Header(), f.RetryAfter)
 		writeError(w, f.Status, errorFor(f.Status))
 		return
