@@ -442,6 +442,27 @@ func listen(t *testing.T) net.Listener {
 	return ln
 }
 
+// checkOneCOENote waits for the note step of incident id to finish and,
+// at landed (when every note sent has certainly been applied), checks
+// that the incident carries exactly one COE note.
+func checkOneCOENote(t *testing.T, e *demoEnv, id string, landed time.Time) {
+	t.Helper()
+	waitFor(t, "the note step to finish", 30*time.Second, func() bool {
+		c, err := e.App.Store.COE(context.Background(), id)
+		return err == nil && !c.NotedAt.IsZero()
+	})
+	time.Sleep(time.Until(landed))
+	n := 0
+	for _, note := range e.PD.Notes(id) {
+		if strings.HasPrefix(note.Content, "COE draft ") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d COE notes on the incident, want 1", n)
+	}
+}
+
 // TestNoteHeldByARateLimitThenCutOffIsNotAddedTwice: PagerDuty refuses the
 // note with a 429 and "Retry-After: 2"; the rate gate holds the call and
 // sends it again two seconds after the intent was first recorded, and that
@@ -464,21 +485,8 @@ func TestNoteHeldByARateLimitThenCutOffIsNotAddedTwice(t *testing.T) {
 	waitFor(t, "the refused note", 20*time.Second, func() bool { return notes() == 1 })
 	refused := time.Now()
 	e.PD.SlowNext(1, 3500*time.Millisecond, http.MethodPost, "/notes")
-	waitFor(t, "the note step to finish", 30*time.Second, func() bool {
-		c, err := e.App.Store.COE(ctx, fx.ID)
-		return err == nil && !c.NotedAt.IsZero()
-	})
 	// Count once the slow note has certainly landed.
-	time.Sleep(time.Until(refused.Add(6 * time.Second)))
-	n := 0
-	for _, note := range e.PD.Notes(fx.ID) {
-		if strings.HasPrefix(note.Content, "COE draft ") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d COE notes on the incident, want 1", n)
-	}
+	checkOneCOENote(t, e, fx.ID, refused.Add(6*time.Second))
 	if f, d := e.PD.Injected(); d.Slow != 1 || f.RateLimited != 1 {
 		t.Fatalf("%d slow answers and %d 429s, want 1 each: the scenario did not run", d.Slow, f.RateLimited)
 	}
@@ -504,21 +512,8 @@ func TestNoteCutOffByTheTimeoutIsNotAddedTwice(t *testing.T) {
 	if code, err := e.SendResolved(ctx, fx, "evt-note"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("webhook: %d %v", code, err)
 	}
-	waitFor(t, "the note step to finish", 20*time.Second, func() bool {
-		c, err := e.App.Store.COE(ctx, fx.ID)
-		return err == nil && !c.NotedAt.IsZero()
-	})
 	// Count once the slow note has certainly landed.
-	time.Sleep(time.Until(sent.Add(4 * time.Second)))
-	n := 0
-	for _, note := range e.PD.Notes(fx.ID) {
-		if strings.HasPrefix(note.Content, "COE draft ") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d COE notes on the incident, want 1", n)
-	}
+	checkOneCOENote(t, e, fx.ID, sent.Add(4*time.Second))
 	if _, d := e.PD.Injected(); d.Slow != 1 {
 		t.Fatalf("%d slow answers, want 1: the note was not cut off", d.Slow)
 	}
