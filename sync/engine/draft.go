@@ -328,11 +328,11 @@ func (d *Drafter) followUp(ctx context.Context, rec store.COE, f fetched) error 
 			if err := landing(earlier, d.NoteSettle, d.now(), "the note on incident "+rec.IncidentID+" may still land"); err != nil {
 				return err
 			}
-			if err := saveIntent(gctx, d.Store, key, d.now()); err != nil {
+			nctx, err := intending(gctx, func(ctx context.Context) error { return saveIntent(ctx, d.Store, key, d.now()) })
+			if err != nil {
 				return err
 			}
 			note := fmt.Sprintf("COE draft %s: %s", rec.TicketKey, rec.TicketURL)
-			nctx := beforeAttempt(gctx, func(ctx context.Context) error { return saveIntent(ctx, d.Store, key, d.now()) })
 			if err := d.Source.AddNote(nctx, rec.IncidentID, note); err != nil {
 				if refused(err) {
 					saveIntent(context.WithoutCancel(gctx), d.Store, key, time.Time{}) // nothing to wait for

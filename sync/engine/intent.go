@@ -81,6 +81,15 @@ func beforeAttempt(ctx context.Context, record func(ctx context.Context) error) 
 	return context.WithValue(ctx, attemptHookKey{}, record)
 }
 
+// intending records a create's intent now and returns the ctx to give the
+// create call, which records it again before an attempt after a wait.
+func intending(ctx context.Context, record func(ctx context.Context) error) (context.Context, error) {
+	if err := record(ctx); err != nil {
+		return ctx, err
+	}
+	return beforeAttempt(ctx, record), nil
+}
+
 // attempting runs the recorder ctx carries, if any.
 func attempting(ctx context.Context) error {
 	if record, ok := ctx.Value(attemptHookKey{}).(func(context.Context) error); ok {

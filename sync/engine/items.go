@@ -341,8 +341,11 @@ func (s *ItemSyncer) mirror(ctx context.Context, it store.ActionItem, c store.CO
 		}
 	}
 	if !found {
-		it.IntentAt = s.now()
-		if err := s.Store.PutActionItem(ctx, it); err != nil {
+		cctx, err := intending(ctx, func(ctx context.Context) error {
+			it.IntentAt = s.now()
+			return s.Store.PutActionItem(ctx, it)
+		})
+		if err != nil {
 			return err
 		}
 		spec := coe.GitHubIssueSpec{Title: issueTitle(c.TicketKey, ji.Summary), Body: body,
@@ -350,11 +353,6 @@ func (s *ItemSyncer) mirror(ctx context.Context, it store.ActionItem, c store.CO
 		if assignee != "" {
 			spec.Assignees = []string{assignee}
 		}
-		var err error
-		cctx := beforeAttempt(ctx, func(ctx context.Context) error {
-			it.IntentAt = s.now()
-			return s.Store.PutActionItem(ctx, it)
-		})
 		gi, err = s.GitHub.CreateIssue(cctx, it.Repo, spec)
 		if err != nil {
 			if refused(err) {
@@ -676,13 +674,13 @@ func (s *ItemSyncer) Seed(ctx context.Context, a SeedItemsArgs) error {
 		if err := s.settling(earlier, "action items of "+a.COEKey); err != nil {
 			return err
 		}
-		if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
+		cctx, err := intending(ctx, func(ctx context.Context) error { return saveIntent(ctx, s.Store, intentKey, s.now()) })
+		if err != nil {
 			return fmt.Errorf("seed action items of %s: %w", a.COEKey, err)
 		}
 		// One bulk create for all of them. Those created are recorded
 		// and mirrored even when others failed; the job's retry then
 		// finds them among the COE's sub-tasks and creates the rest.
-		cctx := beforeAttempt(ctx, func(ctx context.Context) error { return saveIntent(ctx, s.Store, intentKey, s.now()) })
 		refs, err := s.Jira.CreateSubtasks(cctx, a.COEKey, specs)
 		created := 0
 		for i, ref := range refs {
@@ -803,10 +801,10 @@ func (s *ItemSyncer) Rollup(ctx context.Context, coeKey string) error {
 			}
 		}
 		if !found {
-			if err := saveIntent(ctx, s.Store, intentKey, s.now()); err != nil {
+			cctx, err := intending(ctx, func(ctx context.Context) error { return saveIntent(ctx, s.Store, intentKey, s.now()) })
+			if err != nil {
 				return fmt.Errorf("roll up %s: %w", coeKey, err)
 			}
-			cctx := beforeAttempt(ctx, func(ctx context.Context) error { return saveIntent(ctx, s.Store, intentKey, s.now()) })
 			if id, err = s.Jira.AddComment(cctx, coeKey, body); err != nil {
 				if refused(err) {
 					// Nothing was posted: the retry need not look.

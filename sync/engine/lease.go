@@ -11,8 +11,9 @@ import (
 // lease it already holds. Two holders that share an owner string therefore
 // both get the lease: owners must be unique across every job of every
 // replica, which a pointer and a clock reading are not (two jobs River
-// starts at once read the same nanosecond often enough to mirror an item
-// twice). A random prefix per process and a counter are.
+// starts at once can read the same nanosecond; a CI run once mirrored an
+// item twice with both of its syncs inside the lease). A random prefix per
+// process and a counter are unique.
 
 var (
 	leaseOwnerPrefix = func() string {
