@@ -387,8 +387,15 @@ func TestRollupFirstPostReadsNoComments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	rollupPostsOnce(t, e)
+}
+
+// rollupPostsOnce runs the roll-up once every item is mirrored: it must
+// post its table in one call, reading nothing.
+func rollupPostsOnce(t *testing.T, e *itemEnv) {
+	t.Helper()
 	e.flush()
-	if err := e.syncer.Rollup(ctx, e.coeKey); err != nil {
+	if err := e.syncer.Rollup(context.Background(), e.coeKey); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.calls(); len(got) != 1 || got[0] != "jira POST /rest/api/2/issue/"+e.coeKey+"/comment" {
@@ -435,11 +442,5 @@ func TestRollupWaitsForEverySeededItem(t *testing.T) {
 	if err := e.syncer.Sync(ctx, third, "seed"); err != nil {
 		t.Fatal(err)
 	}
-	e.flush()
-	if err := e.syncer.Rollup(ctx, e.coeKey); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.calls(); len(got) != 1 || got[0] != "jira POST /rest/api/2/issue/"+e.coeKey+"/comment" {
-		t.Fatalf("calls %v, want the one comment post", got)
-	}
+	rollupPostsOnce(t, e)
 }
