@@ -162,6 +162,9 @@ type Store interface {
 	JobsOfKind(ctx context.Context, kind string, states ...string) ([]JobInfo, error)
 	// RetryJob makes a failed or waiting job run now.
 	RetryJob(ctx context.Context, id int64) error
+	// QueueStats counts unfinished and failed (discarded) jobs by kind and
+	// state, for the queue gauges on /metrics.
+	QueueStats(ctx context.Context) ([]QueueStat, error)
 
 	// Start runs the job workers until Stop.
 	Start(ctx context.Context) error

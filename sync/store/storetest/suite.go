@@ -56,6 +56,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Counters", func(t *testing.T) { testCounters(t, open(t)) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
 	t.Run("LeaseConcurrent", func(t *testing.T) { testLeaseConcurrent(t, open(t)) })
+	t.Run("QueueStats", func(t *testing.T) { testQueueStats(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
