@@ -264,7 +264,34 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	srv := &server.Server{Webhooks: hooks, InsecureSkipVerify: cfg.InsecureSkipVerify,
 		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now, Reports: reporter, Counter: a.Counters}
 	a.Handler = srv.Handler()
+	registerMonitoring(m, st, reporter, syncer != nil, log, o.now)
 	return a, nil
+}
+
+// jobKinds are the kinds of job coesync runs, for the gauges' zero series.
+var jobKinds = []string{store.DispatchArgs{}.Kind(), engine.DraftCOEArgs{}.Kind(), engine.SeedItemsArgs{}.Kind(),
+	engine.SyncItemArgs{}.Kind(), engine.RollupArgs{}.Kind(), engine.ReconcileArgs{}.Kind(),
+	engine.RemindArgs{}.Kind(), engine.DeliverReportArgs{}.Kind()}
+
+// registerMonitoring makes every series exist from start-up and adds the
+// gauges read from the store at each scrape.
+func registerMonitoring(m *metrics.Metrics, st store.Store, r *engine.Reporter, items bool, log *slog.Logger, now func() time.Time) {
+	sources, services, systems := []string{"pagerduty"}, []string{"pagerduty", "jira"}, []string{}
+	if items {
+		sources = append(sources, "github", "jira")
+		services = append(services, "github")
+		systems = append(systems, "jira", "github")
+	}
+	var sinks []string
+	for _, s := range r.Sinks {
+		sinks = append(sinks, s.Name())
+		if s.Name() == "slack" {
+			services = append(services, "slack")
+		}
+	}
+	m.Init(sources, jobKinds, services)
+	m.Registry.MustRegister(&engine.QueueCollector{Store: st, Kinds: jobKinds, Systems: systems, Sinks: sinks,
+		Services: services, Now: now, Log: log})
 }
 
 // newReporter builds the weekly report and its sinks (store set later).

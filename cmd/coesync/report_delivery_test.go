@@ -201,12 +201,18 @@ func TestReportFailedSinkRetriedAlone(t *testing.T) {
 func TestServeDeliversMissedReportOnStart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reports")
 	e := startTestDemo(t, demoOptions{edit: func(c *config.Config) { c.ReportDir = dir }})
-	_ = e
+	if v := gaugeValue(t, e.App, "coesync_report_last_delivery_timestamp_seconds", "dir"); v != 0 {
+		t.Fatalf("before any delivery the report gauge is %v, want 0", v)
+	}
 	// The schedule fired last Monday at the latest, and this process has
 	// never delivered: the periodic job runs on start and catches up.
 	waitFor(t, "the missed report to be written on start", 20*time.Second, func() bool {
 		es, _ := os.ReadDir(dir)
 		return len(es) == 1 && strings.HasPrefix(es[0].Name(), "coesync-report-")
+	})
+	waitFor(t, "the delivery to show on /metrics", 5*time.Second, func() bool {
+		v := gaugeValue(t, e.App, "coesync_report_last_delivery_timestamp_seconds", "dir")
+		return time.Since(time.Unix(int64(v), 0)) < time.Minute
 	})
 }
 

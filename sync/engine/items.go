@@ -298,7 +298,11 @@ func (s *ItemSyncer) Sync(ctx context.Context, key, source string) error {
 			Repo: s.repoFor(c, ji), State: store.MirrorIntent, OpenedAt: ji.Created}
 	}
 	if it.Repo == "" {
-		it.Problem = "no GitHub repository routed (rule, repo: label or COESYNC_GITHUB_REPO)"
+		const p = "no GitHub repository routed (rule, repo: label or COESYNC_GITHUB_REPO)"
+		if it.Problem != p {
+			s.countProblem("no_repo")
+		}
+		it.Problem = p
 		log.Warn("action item not mirrored", "reason", it.Problem)
 		return s.Store.PutActionItem(ctx, it)
 	}
@@ -409,6 +413,7 @@ func (s *ItemSyncer) sync(ctx context.Context, it store.ActionItem, c store.COE,
 	gi, err := s.GitHub.GetIssue(ctx, it.Repo, it.Number)
 	if st := StatusOf(err); st == 404 || st == 410 {
 		it.State, it.Problem = store.MirrorDeleted, fmt.Sprintf("GitHub issue %s was deleted", coe.GitHubRef(it.Repo, it.Number))
+		s.countProblem("mirror_deleted")
 		log.Error("mirror deleted; not recreated", "issue", coe.GitHubRef(it.Repo, it.Number))
 		s.count(ctx, store.CounterDriftRepaired, 0)
 		if err := s.Store.PutActionItem(ctx, it); err != nil {
@@ -537,6 +542,13 @@ func (s *ItemSyncer) sync(ctx context.Context, it store.ActionItem, c store.COE,
 // transitionJira moves the Jira item to done (or won't do) or back open.
 // A workflow without a matching transition is returned as a problem for
 // the operator, not an error to retry.
+// countProblem counts a sync problem an operator must fix on /metrics.
+func (s *ItemSyncer) countProblem(kind string) {
+	if s.Metrics != nil {
+		s.Metrics.SyncProblems.WithLabelValues(kind).Inc()
+	}
+}
+
 func (s *ItemSyncer) transitionJira(ctx context.Context, key string, done bool, reason string) (problem string, err error) {
 	names := s.Transitions.Reopen
 	comment := ""
@@ -552,9 +564,7 @@ func (s *ItemSyncer) transitionJira(ctx context.Context, key string, done bool, 
 	_, err = s.Jira.Transition(ctx, key, names)
 	if errors.Is(err, ErrNoTransition) {
 		s.count(ctx, store.CounterMissingTransition, 1)
-		if s.Metrics != nil {
-			s.Metrics.SyncProblems.WithLabelValues("missing_transition").Inc()
-		}
+		s.countProblem("missing_transition")
 		p := fmt.Sprintf("no Jira transition named %s on %s", strings.Join(names, ", "), key)
 		s.Log.Error("cannot sync state to Jira", "item", key, "problem", p, "err", err)
 		return p, nil

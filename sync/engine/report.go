@@ -249,7 +249,11 @@ func (r *Reporter) Deliver(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("deliver report %s to %s: %w", p.Label, s.Name(), err))
 			continue
 		}
-		if err := r.Store.SetState(ctx, key, r.now().UTC().Format(time.RFC3339)); err != nil {
+		at := r.now().UTC().Format(time.RFC3339)
+		if err := r.Store.SetState(ctx, key, at); err != nil {
+			return err
+		}
+		if err := r.Store.SetState(ctx, LastDeliveryKey(s.Name()), at); err != nil {
 			return err
 		}
 		r.Log.Info("weekly report delivered", "period", p.Label, "sink", s.Name(), "scheduled", fired)

@@ -68,6 +68,41 @@ func New() *Metrics {
 	return m
 }
 
+// The label values each counter can take, so that Init makes every series
+// exist at zero from start-up: rate() and absent() alerts then work before
+// the first event.
+var (
+	WebhookOutcomes = []string{"accepted", "duplicate", "error", "rejected_method", "rejected_content_type",
+		"rejected_too_large", "rejected_read", "rejected_signature", "rejected_malformed", "rejected_busy", "rejected_invalid"}
+	JobOutcomes      = []string{"ok", "retry", "snoozed", "failed"}
+	APIOutcomes      = []string{"ok", "retryable", "rate_limited", "permanent", "network_error"}
+	SyncProblemKinds = []string{"missing_transition", "mirror_deleted", "no_repo"}
+)
+
+// Init creates the series of the given webhook sources, job kinds and
+// remote services at zero.
+func (m *Metrics) Init(sources, jobKinds, services []string) {
+	for _, s := range sources {
+		for _, o := range WebhookOutcomes {
+			m.Webhooks.WithLabelValues(s, o)
+		}
+	}
+	for _, k := range jobKinds {
+		for _, o := range JobOutcomes {
+			m.Jobs.WithLabelValues(k, o)
+		}
+	}
+	for _, s := range services {
+		for _, o := range APIOutcomes {
+			m.APICalls.WithLabelValues(s, o)
+		}
+		m.APILatency.WithLabelValues(s)
+	}
+	for _, k := range SyncProblemKinds {
+		m.SyncProblems.WithLabelValues(k)
+	}
+}
+
 // ObserveAPICall counts one call to a remote system.
 func (m *Metrics) ObserveAPICall(service, outcome string, d time.Duration) {
 	if m == nil {
