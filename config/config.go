@@ -366,6 +366,11 @@ func (c Config) Validate() error {
 		// coesync refuses to start instead.
 		p.addf("COESYNC_GITHUB_WEBHOOK_SECRET", "required when COESYNC_GITHUB_TOKEN is set, unless COESYNC_INSECURE_SKIP_VERIFY=true")
 	}
+	if c.GitHubToken != "" && c.JiraWebhookSecret == "" && !c.InsecureSkipVerify {
+		// With a GitHub token coesync serves /webhooks/jira; without its
+		// secret every Jira delivery would get 401 and nobody would know.
+		p.addf("COESYNC_JIRA_WEBHOOK_SECRET", "required when COESYNC_GITHUB_TOKEN is set (action items are synced from Jira webhooks), unless COESYNC_INSECURE_SKIP_VERIFY=true")
+	}
 
 	if c.JiraSubtaskType == "" {
 		p.addf("COESYNC_JIRA_SUBTASK_TYPE", `empty; unset it for the default "Sub-task"`)
@@ -443,8 +448,9 @@ func (c Config) Validate() error {
 }
 
 // checkURL checks that s is an absolute http(s) URL; an empty s is
-// reported as such with def, the variable's default. Any password in the
-// URL is redacted in the error.
+// reported as such with def, the variable's default. The error shows the
+// URL without its user info, query and fragment, which may hold
+// credentials.
 func checkURL(p *problems, key, s, def string) {
 	if s == "" {
 		p.addf(key, "empty; unset it for the default %q", def)
@@ -456,7 +462,8 @@ func checkURL(p *problems, key, s, def string) {
 		return
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.addf(key, "want an http(s) URL, got %s", quote(u.Redacted()))
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+		p.addf(key, "want an http(s) URL, got %s", quote(u.String()))
 	}
 }
 
