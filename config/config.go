@@ -40,8 +40,18 @@ import (
 // not get the default. Validate says so for the variables that must not be
 // empty.
 type Config struct {
-	// ListenAddr is the HTTP server's host:port.
+	// ListenAddr is the webhook listener's host:port: the one PagerDuty,
+	// GitHub and Jira reach from the internet. It serves /webhooks/* and
+	// /healthz only.
 	ListenAddr string `envconfig:"COESYNC_LISTEN_ADDR" default:":8080"`
+	// AdminListenAddr is the admin listener's host:port: the status page,
+	// /report, /metrics and /readyz, which show incident data and must not
+	// face the internet. The manifests bind it on the pod IP for probes
+	// and scraping.
+	AdminListenAddr string `envconfig:"COESYNC_ADMIN_LISTEN_ADDR" default:"127.0.0.1:9090"`
+	// AdminToken, when set, is a bearer token every admin request must
+	// carry, for teams that must expose the admin port.
+	AdminToken Secret `envconfig:"COESYNC_ADMIN_TOKEN"`
 	// DatabaseURL is a SQLite file path (or sqlite:, file: URL) or a
 	// postgres:// URL; see Database. It prints with its password redacted.
 	DatabaseURL DSN `envconfig:"COESYNC_DATABASE_URL" default:"coesync.db"`
@@ -317,6 +327,13 @@ func (c Config) Validate() error {
 		p.addf("COESYNC_LISTEN_ADDR", `empty; unset it for the default ":8080"`)
 	} else if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		p.addf("COESYNC_LISTEN_ADDR", "want host:port such as :8080, got %s", quote(c.ListenAddr))
+	}
+	if c.AdminListenAddr == "" {
+		p.addf("COESYNC_ADMIN_LISTEN_ADDR", `empty; unset it for the default "127.0.0.1:9090"`)
+	} else if _, _, err := net.SplitHostPort(c.AdminListenAddr); err != nil {
+		p.addf("COESYNC_ADMIN_LISTEN_ADDR", "want host:port such as 127.0.0.1:9090, got %s", quote(c.AdminListenAddr))
+	} else if c.AdminListenAddr == c.ListenAddr && !strings.HasSuffix(c.ListenAddr, ":0") {
+		p.addf("COESYNC_ADMIN_LISTEN_ADDR", "must differ from COESYNC_LISTEN_ADDR: the admin paths must not be on the webhook listener")
 	}
 	if c.DatabaseURL == "" {
 		p.addf("COESYNC_DATABASE_URL", `empty; unset it for the default "coesync.db"`)

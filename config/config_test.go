@@ -76,6 +76,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := config.Config{
 		ListenAddr:              ":8080",
+		AdminListenAddr:         "127.0.0.1:9090",
 		DatabaseURL:             "coesync.db",
 		AutoMigrate:             true,
 		PagerDutyAPIURL:         "https://api.pagerduty.com",
@@ -139,6 +140,8 @@ func TestLoadEverything(t *testing.T) {
 		"COESYNC_RULES_FILE":                "/etc/coesync/rules.yaml",
 		"COESYNC_COE_TEMPLATE":              "/etc/coesync/coe.tmpl",
 		"COESYNC_GITHUB_WEBHOOK_SECRET":     "gh-hook",
+		"COESYNC_ADMIN_LISTEN_ADDR":         "10.0.0.7:9090",
+		"COESYNC_ADMIN_TOKEN":               "admin-token",
 		"COESYNC_JIRA_WEBHOOK_SECRET":       "jira-hook",
 		"COESYNC_SEED_ACTION_ITEMS":         "false",
 		"COESYNC_USER_MAP_FILE":             "/etc/coesync/users.yaml",
@@ -161,6 +164,8 @@ func TestLoadEverything(t *testing.T) {
 	}
 	want := config.Config{
 		ListenAddr:              "127.0.0.1:9000",
+		AdminListenAddr:         "10.0.0.7:9090",
+		AdminToken:              "admin-token",
 		DatabaseURL:             "postgresql://coesync@db:5432/coesync?sslmode=disable",
 		AutoMigrate:             false,
 		PagerDutyAPIURL:         "https://api.eu.pagerduty.com",
@@ -264,6 +269,9 @@ func TestLoadErrors(t *testing.T) {
 
 		// Formats.
 		{"listen addr", []string{"COESYNC_LISTEN_ADDR", "8080"}, `COESYNC_LISTEN_ADDR: want host:port such as :8080, got "8080"`},
+		{"admin listen addr", []string{"COESYNC_ADMIN_LISTEN_ADDR", "9090"}, `COESYNC_ADMIN_LISTEN_ADDR: want host:port such as 127.0.0.1:9090, got "9090"`},
+		{"admin listen addr empty", []string{"COESYNC_ADMIN_LISTEN_ADDR", ""}, `COESYNC_ADMIN_LISTEN_ADDR: empty; unset it for the default "127.0.0.1:9090"`},
+		{"admin listen addr same as webhooks", []string{"COESYNC_ADMIN_LISTEN_ADDR", ":8080"}, `COESYNC_ADMIN_LISTEN_ADDR: must differ from COESYNC_LISTEN_ADDR: the admin paths must not be on the webhook listener`},
 		{"listen addr empty", []string{"COESYNC_LISTEN_ADDR", ""}, `COESYNC_LISTEN_ADDR: empty; unset it for the default ":8080"`},
 		{"database empty", []string{"COESYNC_DATABASE_URL", ""}, `COESYNC_DATABASE_URL: empty; unset it for the default "coesync.db"`},
 		{"database scheme", []string{"COESYNC_DATABASE_URL", "mysql://u:pw@h/db"}, `COESYNC_DATABASE_URL: unsupported scheme "mysql"; want a file path, sqlite:path, file:path or postgres://`},
@@ -368,12 +376,13 @@ func TestLoadReportsEveryProblemInOrder(t *testing.T) {
 // The distinctive secret values of secretEnv must never be printed.
 var secretValues = []string{
 	"pd-SEKRIT-1", "wh-SEKRIT-2", "wh-SEKRIT-3", "jira-SEKRIT-4", "gh-SEKRIT-5",
-	"ghhook-SEKRIT-6", "jirahook-SEKRIT-7", "db-SEKRIT-8", "db-SEKRIT-9",
+	"ghhook-SEKRIT-6", "jirahook-SEKRIT-7", "db-SEKRIT-8", "db-SEKRIT-9", "admin-SEKRIT-10",
 }
 
 func secretEnv() map[string]string {
 	return map[string]string{
 		"COESYNC_PAGERDUTY_TOKEN":           "pd-SEKRIT-1",
+		"COESYNC_ADMIN_TOKEN":               "admin-SEKRIT-10",
 		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": "wh-SEKRIT-2, wh-SEKRIT-3",
 		"COESYNC_JIRA_URL":                  "https://acme.atlassian.net",
 		"COESYNC_JIRA_TOKEN":                "jira-SEKRIT-4",

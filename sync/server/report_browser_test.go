@@ -55,7 +55,7 @@ func TestReportInBrowser(t *testing.T) {
 	clock := func() time.Time { return now }
 	reporter := &engine.Reporter{Store: st, Location: loc, StaleDraftDays: 7, ReconcileInterval: 5 * time.Minute,
 		Now: clock, Log: log}
-	ts := httptest.NewServer((&server.Server{Reports: reporter, Store: st, Log: log, Now: clock}).Handler())
+	ts := httptest.NewServer((&server.Server{Reports: reporter, Store: st, Log: log, Now: clock}).AdminHandler())
 	t.Cleanup(ts.Close)
 
 	b := startBrowser(t, chromium)

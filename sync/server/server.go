@@ -1,4 +1,5 @@
-// Package server is coesync's HTTP front: webhook ingest, health, metrics.
+// Package server is coesync's HTTP front: webhook ingest and health on the
+// public listener; status page, report, metrics and readiness on the admin one.
 // A webhook is verified, decoded down to its envelope, stored durably with
 // its job in one group-committed transaction, and only then answered 202.
 // Everything slower happens in jobs.
@@ -7,6 +8,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"io"
 	"log/slog"
@@ -29,6 +32,10 @@ const MaxBody = 1 << 20
 type Source struct {
 	// Name labels metrics and logs ("pagerduty", "github", "jira").
 	Name string
+	// SignatureHeader names the header that carries the delivery's
+	// signature: a delivery without it (and, for Jira, without a secret
+	// query parameter) is unsigned, and counts apart from a wrong one.
+	SignatureHeader string
 	// Verify authenticates the raw body; an error means 401.
 	Verify func(r *http.Request, body []byte) error
 	// Parse decodes a verified body; an error means malformed input (400).
@@ -57,24 +64,37 @@ type Server struct {
 	Metrics            *metrics.Metrics
 	Log                *slog.Logger
 	Now                func() time.Time
-	// Reports serves GET /report and the status page GET /; nil leaves
-	// them out.
+	// Reports serves GET /report and the status page GET / on the admin
+	// listener; nil leaves them out.
 	Reports *engine.Reporter
 	// Counter counts rejected deliveries for the weekly report (a buffer
 	// flushed to the store, off the request path); may be nil.
 	Counter interface{ Add(name string) }
+	// AdminToken, when set, is the bearer token AdminHandler requires.
+	AdminToken string
 }
 
-// Handler returns the routes.
+// Handler returns the routes of the webhook listener, the one the
+// senders reach from the internet: the webhooks and /healthz. Everything
+// else (the status page, the report, metrics, readiness) is on
+// AdminHandler and answers 404 here.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for path, src := range s.Webhooks {
 		mux.Handle(path, s.webhook(src))
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
+	mux.HandleFunc("GET /healthz", healthz)
+	return mux
+}
+
+// AdminHandler returns the routes of the admin listener, which shows
+// incident data and must not face the internet: GET /, /report, /metrics,
+// /readyz (and /healthz). With AdminToken set, every request but the
+// probes (/healthz, /readyz: they show nothing but "ok" and the kubelet
+// sends no token) must carry it as a bearer token, or gets 401.
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.ready)
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
@@ -83,7 +103,30 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET /report", s.reportPage)
 		mux.HandleFunc("GET /{$}", s.statusPage)
 	}
-	return mux
+	if s.AdminToken == "" {
+		return mux
+	}
+	want := sha256.Sum256([]byte("Bearer " + s.AdminToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// Hashing first makes the comparison constant-time whatever the
+		// lengths.
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="coesync admin"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
 }
 
 // HTTPServer wraps h with the timeouts that keep slow or idle clients from
@@ -203,8 +246,9 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 // enqueues the COE draft.
 func PagerDuty(verify func(header string, body []byte) error, decode func([]byte) (engine.WebhookEvent, error)) *Source {
 	return &Source{
-		Name:   "pagerduty",
-		Verify: func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-PagerDuty-Signature"), body) },
+		Name:            "pagerduty",
+		SignatureHeader: "X-PagerDuty-Signature",
+		Verify:          func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-PagerDuty-Signature"), body) },
 		Parse: func(_ *http.Request, body []byte) (store.Delivery, error) {
 			ev, err := decode(body)
 			if err != nil {
