@@ -52,6 +52,10 @@ type Config struct {
 	// AdminToken, when set, is a bearer token every admin request must
 	// carry, for teams that must expose the admin port.
 	AdminToken Secret `envconfig:"COESYNC_ADMIN_TOKEN"`
+	// MaxInflightBytes bounds the webhook body bytes held at once; a
+	// delivery beyond it gets 503 with Retry-After before its body is
+	// read (at least 1 MiB, the largest body).
+	MaxInflightBytes int `envconfig:"COESYNC_MAX_INFLIGHT_BYTES" default:"33554432"`
 	// DatabaseURL is a SQLite file path (or sqlite:, file: URL) or a
 	// postgres:// URL; see Database. It prints with its password redacted.
 	DatabaseURL DSN `envconfig:"COESYNC_DATABASE_URL" default:"coesync.db"`
@@ -334,6 +338,9 @@ func (c Config) Validate() error {
 		p.addf("COESYNC_ADMIN_LISTEN_ADDR", "want host:port such as 127.0.0.1:9090, got %s", quote(c.AdminListenAddr))
 	} else if c.AdminListenAddr == c.ListenAddr && !strings.HasSuffix(c.ListenAddr, ":0") {
 		p.addf("COESYNC_ADMIN_LISTEN_ADDR", "must differ from COESYNC_LISTEN_ADDR: the admin paths must not be on the webhook listener")
+	}
+	if c.MaxInflightBytes < 1<<20 {
+		p.addf("COESYNC_MAX_INFLIGHT_BYTES", "want at least 1048576 (one 1 MiB body), got %d", c.MaxInflightBytes)
 	}
 	if c.DatabaseURL == "" {
 		p.addf("COESYNC_DATABASE_URL", `empty; unset it for the default "coesync.db"`)

@@ -77,6 +77,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := config.Config{
 		ListenAddr:              ":8080",
 		AdminListenAddr:         "127.0.0.1:9090",
+		MaxInflightBytes:        32 << 20,
 		DatabaseURL:             "coesync.db",
 		AutoMigrate:             true,
 		PagerDutyAPIURL:         "https://api.pagerduty.com",
@@ -166,6 +167,7 @@ func TestLoadEverything(t *testing.T) {
 		ListenAddr:              "127.0.0.1:9000",
 		AdminListenAddr:         "10.0.0.7:9090",
 		AdminToken:              "admin-token",
+		MaxInflightBytes:        32 << 20,
 		DatabaseURL:             "postgresql://coesync@db:5432/coesync?sslmode=disable",
 		AutoMigrate:             false,
 		PagerDutyAPIURL:         "https://api.eu.pagerduty.com",
@@ -272,6 +274,7 @@ func TestLoadErrors(t *testing.T) {
 		{"admin listen addr", []string{"COESYNC_ADMIN_LISTEN_ADDR", "9090"}, `COESYNC_ADMIN_LISTEN_ADDR: want host:port such as 127.0.0.1:9090, got "9090"`},
 		{"admin listen addr empty", []string{"COESYNC_ADMIN_LISTEN_ADDR", ""}, `COESYNC_ADMIN_LISTEN_ADDR: empty; unset it for the default "127.0.0.1:9090"`},
 		{"admin listen addr same as webhooks", []string{"COESYNC_ADMIN_LISTEN_ADDR", ":8080"}, `COESYNC_ADMIN_LISTEN_ADDR: must differ from COESYNC_LISTEN_ADDR: the admin paths must not be on the webhook listener`},
+		{"max inflight bytes small", []string{"COESYNC_MAX_INFLIGHT_BYTES", "1000"}, `COESYNC_MAX_INFLIGHT_BYTES: want at least 1048576 (one 1 MiB body), got 1000`},
 		{"listen addr empty", []string{"COESYNC_LISTEN_ADDR", ""}, `COESYNC_LISTEN_ADDR: empty; unset it for the default ":8080"`},
 		{"database empty", []string{"COESYNC_DATABASE_URL", ""}, `COESYNC_DATABASE_URL: empty; unset it for the default "coesync.db"`},
 		{"database scheme", []string{"COESYNC_DATABASE_URL", "mysql://u:pw@h/db"}, `COESYNC_DATABASE_URL: unsupported scheme "mysql"; want a file path, sqlite:path, file:path or postgres://`},

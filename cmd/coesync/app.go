@@ -266,7 +266,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	}
 	srv := &server.Server{Webhooks: hooks, InsecureSkipVerify: cfg.InsecureSkipVerify,
 		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now, Reports: reporter, Counter: a.Counters,
-		AdminToken: cfg.AdminToken.Reveal()}
+		AdminToken: cfg.AdminToken.Reveal(), MaxInflightBytes: int64(cfg.MaxInflightBytes)}
 	a.Handler, a.AdminHandler = srv.Handler(), srv.AdminHandler()
 	return a, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -27,6 +28,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	setMemoryLimit(log, os.Getenv, os.ReadFile)
 	if cfg.InsecureSkipVerify {
 		log.Warn("COESYNC_INSECURE_SKIP_VERIFY=true: webhooks are accepted without a signature; never do this in production")
 	}

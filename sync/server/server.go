@@ -72,7 +72,19 @@ type Server struct {
 	Counter interface{ Add(name string) }
 	// AdminToken, when set, is the bearer token AdminHandler requires.
 	AdminToken string
+	// MaxInflightBytes bounds the webhook body bytes held at once
+	// (DefaultMaxInflightBytes when zero). Each request reserves its
+	// Content-Length (MaxBody when unknown) before reading; one that does
+	// not fit gets 503 with Retry-After, its body unread.
+	MaxInflightBytes int64
+
+	inflightInit sync.Once
+	inflight     inflight
 }
+
+// busyRetryAfter is the Retry-After, in seconds, of a 503 for a full
+// in-flight bound: the requests holding it finish within ReadTimeout.
+const busyRetryAfter = "5"
 
 // Handler returns the routes of the webhook listener, the one the
 // senders reach from the internet: the webhooks and /healthz. Everything
@@ -155,8 +167,6 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 8<<10)) }}
-
 func (s *Server) count(src *Source, outcome string) {
 	if s.Metrics != nil {
 		s.Metrics.Webhooks.WithLabelValues(src.Name, outcome).Inc()
@@ -189,9 +199,27 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 				return
 			}
 		}
-		buf := bufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		defer bufPool.Put(buf)
+		if r.ContentLength > MaxBody {
+			s.reject(w, src, http.StatusRequestEntityTooLarge, "rejected_too_large", "body over 1 MiB")
+			return
+		}
+		reserve := int64(MaxBody)
+		if r.ContentLength >= 0 {
+			reserve = r.ContentLength
+		}
+		s.inflightOnce()
+		if !s.inflight.reserve(reserve) {
+			// Not the sender's fault and not for long: a 5xx makes it
+			// retry, and the body is never read.
+			s.count(src, "busy")
+			w.Header().Set("Retry-After", busyRetryAfter)
+			w.Header().Set("Connection", "close")
+			http.Error(w, "too many deliveries in flight, retry later", http.StatusServiceUnavailable)
+			return
+		}
+		defer s.inflight.release(reserve)
+		buf := getBuf()
+		defer putBuf(buf)
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
