@@ -217,6 +217,7 @@ func seedBrowserStore(t *testing.T, st *store.SQLite, loc *time.Location, now ti
 		{store.CounterMissingTransition, "2026-05-13 12:00", 1},
 		{store.CounterRateLimitWaits, "2026-05-13 12:00", 2},
 		{engine.CounterWebhookRejected + "signature", "2026-05-14 12:00", 1},
+		{engine.CounterWebhookBadSignature + "github", "2026-05-14 12:00", 1},
 	} {
 		if err := st.Count(ctx, c.name, at(c.at), c.n); err != nil {
 			t.Fatal(err)

@@ -80,6 +80,7 @@ type Server struct {
 
 	inflightInit sync.Once
 	inflight     inflight
+	rejectLog    rejectLog
 }
 
 // busyRetryAfter is the Retry-After, in seconds, of a 503 for a full
@@ -178,10 +179,24 @@ func (s *Server) count(src *Source, outcome string) {
 // three drops.
 func (s *Server) reject(w http.ResponseWriter, src *Source, status int, outcome, msg string) {
 	s.count(src, outcome)
+	reason := strings.TrimPrefix(outcome, "rejected_")
 	if s.Counter != nil {
-		s.Counter.Add(engine.CounterWebhookRejected + strings.TrimPrefix(outcome, "rejected_"))
+		s.Counter.Add(engine.CounterWebhookRejected + reason)
+		if reason == "signature" {
+			s.Counter.Add(engine.CounterWebhookBadSignature + src.Name)
+		}
 	}
+	s.rejectLog.note(s.Log, s.now(), src.Name, reason)
 	http.Error(w, msg, status)
+}
+
+// signed reports whether r carries a signature for src: its signature
+// header, or for Jira the secret query parameter.
+func signed(r *http.Request, src *Source) bool {
+	if src.SignatureHeader == "" || r.Header.Get(src.SignatureHeader) != "" {
+		return true
+	}
+	return src.Name == "jira" && r.URL.Query().Has("secret")
 }
 
 // webhook is the ingest hot path: read at most MaxBody, authenticate,
@@ -232,6 +247,10 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 		body := buf.Bytes()
 		if !s.InsecureSkipVerify {
 			if err := src.Verify(r, body); err != nil {
+				if !signed(r, src) {
+					s.reject(w, src, http.StatusUnauthorized, "rejected_unsigned", "missing signature")
+					return
+				}
 				s.reject(w, src, http.StatusUnauthorized, "rejected_signature", "invalid signature")
 				return
 			}
