@@ -50,12 +50,14 @@ func testSource() *server.Source {
 type memIngest struct {
 	mu  sync.Mutex
 	ids []string
+	ds  []store.Delivery
 }
 
 func (m *memIngest) Submit(_ context.Context, d store.Delivery) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.ids = append(m.ids, d.ID)
+	m.ds = append(m.ds, d)
 	return false, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,11 @@ type Source struct {
 	SignatureHeader string
 	// Verify authenticates the raw body; an error means 401.
 	Verify func(r *http.Request, body []byte) error
+	// FormPayload accepts application/x-www-form-urlencoded deliveries
+	// (GitHub's default content type): Verify checks the raw body, and
+	// the JSON in its payload field is what Parse sees and the store
+	// keeps.
+	FormPayload bool
 	// Parse decodes a verified body; an error means malformed input (400).
 	// The delivery's ID is its deduplication key.
 	Parse func(r *http.Request, body []byte) (store.Delivery, error)
@@ -208,8 +214,17 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 			s.reject(w, src, http.StatusMethodNotAllowed, "rejected_method", "method not allowed")
 			return
 		}
+		form := false
 		if ct := r.Header.Get("Content-Type"); ct != "" {
-			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			mt, _, err := mime.ParseMediaType(ct)
+			switch {
+			case err == nil && mt == "application/json":
+			case err == nil && mt == formType && src.FormPayload:
+				form = true
+			case src.FormPayload:
+				s.reject(w, src, http.StatusUnsupportedMediaType, "rejected_content_type", "want application/json or "+formType)
+				return
+			default:
 				s.reject(w, src, http.StatusUnsupportedMediaType, "rejected_content_type", "want application/json")
 				return
 			}
@@ -254,6 +269,16 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 				s.reject(w, src, http.StatusUnauthorized, "rejected_signature", "invalid signature")
 				return
 			}
+		}
+		if form {
+			// The signature covers the form as sent; the event is the
+			// JSON in its payload field.
+			payload, ok := formPayload(body)
+			if !ok {
+				s.reject(w, src, http.StatusBadRequest, "rejected_malformed", "form without a payload field")
+				return
+			}
+			body = payload
 		}
 		if len(body) == 0 {
 			s.reject(w, src, http.StatusBadRequest, "rejected_malformed", "empty body")
@@ -308,6 +333,17 @@ func PagerDuty(verify func(header string, body []byte) error, decode func([]byte
 			return d, nil
 		},
 	}
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// formPayload returns the payload field of a form-encoded body.
+func formPayload(body []byte) ([]byte, bool) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil || len(vals["payload"]) != 1 || vals.Get("payload") == "" {
+		return nil, false
+	}
+	return []byte(vals.Get("payload")), true
 }
 
 func (s *Server) now() time.Time {

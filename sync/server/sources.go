@@ -22,7 +22,10 @@ func GitHub(verify func(header string, body []byte) error,
 	return &Source{
 		Name:            "github",
 		SignatureHeader: "X-Hub-Signature-256",
-		Verify:          func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-Hub-Signature-256"), body) },
+		// GitHub's default content type; coesync must not depend on
+		// whoever set up the hook choosing JSON.
+		FormPayload: true,
+		Verify:      func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-Hub-Signature-256"), body) },
 		Parse: func(r *http.Request, body []byte) (store.Delivery, error) {
 			delivery, event := r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event")
 			if delivery == "" || event == "" {
