@@ -40,8 +40,22 @@ import (
 // not get the default. Validate says so for the variables that must not be
 // empty.
 type Config struct {
-	// ListenAddr is the HTTP server's host:port.
+	// ListenAddr is the webhook listener's host:port: the one PagerDuty,
+	// GitHub and Jira reach from the internet. It serves /webhooks/* and
+	// /healthz only.
 	ListenAddr string `envconfig:"COESYNC_LISTEN_ADDR" default:":8080"`
+	// AdminListenAddr is the admin listener's host:port: the status page,
+	// /report, /metrics and /readyz, which show incident data and must not
+	// face the internet. The manifests bind it on the pod IP for probes
+	// and scraping.
+	AdminListenAddr string `envconfig:"COESYNC_ADMIN_LISTEN_ADDR" default:"127.0.0.1:9090"`
+	// AdminToken, when set, is a bearer token every admin request must
+	// carry, for teams that must expose the admin port.
+	AdminToken Secret `envconfig:"COESYNC_ADMIN_TOKEN"`
+	// MaxInflightBytes bounds the webhook body bytes held at once; a
+	// delivery beyond it gets 503 with Retry-After before its body is
+	// read (at least 1 MiB, the largest body).
+	MaxInflightBytes int `envconfig:"COESYNC_MAX_INFLIGHT_BYTES" default:"33554432"`
 	// DatabaseURL is a SQLite file path (or sqlite:, file: URL) or a
 	// postgres:// URL; see Database. It prints with its password redacted.
 	DatabaseURL DSN `envconfig:"COESYNC_DATABASE_URL" default:"coesync.db"`
@@ -318,6 +332,16 @@ func (c Config) Validate() error {
 	} else if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		p.addf("COESYNC_LISTEN_ADDR", "want host:port such as :8080, got %s", quote(c.ListenAddr))
 	}
+	if c.AdminListenAddr == "" {
+		p.addf("COESYNC_ADMIN_LISTEN_ADDR", `empty; unset it for the default "127.0.0.1:9090"`)
+	} else if _, _, err := net.SplitHostPort(c.AdminListenAddr); err != nil {
+		p.addf("COESYNC_ADMIN_LISTEN_ADDR", "want host:port such as 127.0.0.1:9090, got %s", quote(c.AdminListenAddr))
+	} else if c.AdminListenAddr == c.ListenAddr && !strings.HasSuffix(c.ListenAddr, ":0") {
+		p.addf("COESYNC_ADMIN_LISTEN_ADDR", "must differ from COESYNC_LISTEN_ADDR: the admin paths must not be on the webhook listener")
+	}
+	if c.MaxInflightBytes < 1<<20 {
+		p.addf("COESYNC_MAX_INFLIGHT_BYTES", "want at least 1048576 (one 1 MiB body), got %d", c.MaxInflightBytes)
+	}
 	if c.DatabaseURL == "" {
 		p.addf("COESYNC_DATABASE_URL", `empty; unset it for the default "coesync.db"`)
 	} else if _, _, err := parseDatabase(string(c.DatabaseURL)); err != nil {
@@ -365,6 +389,11 @@ func (c Config) Validate() error {
 		// GitHub's own libraries skip verification on an empty secret;
 		// coesync refuses to start instead.
 		p.addf("COESYNC_GITHUB_WEBHOOK_SECRET", "required when COESYNC_GITHUB_TOKEN is set, unless COESYNC_INSECURE_SKIP_VERIFY=true")
+	}
+	if c.GitHubToken != "" && c.JiraWebhookSecret == "" && !c.InsecureSkipVerify {
+		// With a GitHub token coesync serves /webhooks/jira; without its
+		// secret every Jira delivery would get 401 and nobody would know.
+		p.addf("COESYNC_JIRA_WEBHOOK_SECRET", "required when COESYNC_GITHUB_TOKEN is set (action items are synced from Jira webhooks), unless COESYNC_INSECURE_SKIP_VERIFY=true")
 	}
 
 	if c.JiraSubtaskType == "" {
@@ -443,8 +472,9 @@ func (c Config) Validate() error {
 }
 
 // checkURL checks that s is an absolute http(s) URL; an empty s is
-// reported as such with def, the variable's default. Any password in the
-// URL is redacted in the error.
+// reported as such with def, the variable's default. The error shows the
+// URL without its user info, query and fragment, which may hold
+// credentials.
 func checkURL(p *problems, key, s, def string) {
 	if s == "" {
 		p.addf(key, "empty; unset it for the default %q", def)
@@ -456,7 +486,8 @@ func checkURL(p *problems, key, s, def string) {
 		return
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.addf(key, "want an http(s) URL, got %s", quote(u.Redacted()))
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+		p.addf(key, "want an http(s) URL, got %s", quote(u.String()))
 	}
 }
 

@@ -76,6 +76,8 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := config.Config{
 		ListenAddr:              ":8080",
+		AdminListenAddr:         "127.0.0.1:9090",
+		MaxInflightBytes:        32 << 20,
 		DatabaseURL:             "coesync.db",
 		AutoMigrate:             true,
 		PagerDutyAPIURL:         "https://api.pagerduty.com",
@@ -139,6 +141,8 @@ func TestLoadEverything(t *testing.T) {
 		"COESYNC_RULES_FILE":                "/etc/coesync/rules.yaml",
 		"COESYNC_COE_TEMPLATE":              "/etc/coesync/coe.tmpl",
 		"COESYNC_GITHUB_WEBHOOK_SECRET":     "gh-hook",
+		"COESYNC_ADMIN_LISTEN_ADDR":         "10.0.0.7:9090",
+		"COESYNC_ADMIN_TOKEN":               "admin-token",
 		"COESYNC_JIRA_WEBHOOK_SECRET":       "jira-hook",
 		"COESYNC_SEED_ACTION_ITEMS":         "false",
 		"COESYNC_USER_MAP_FILE":             "/etc/coesync/users.yaml",
@@ -161,6 +165,9 @@ func TestLoadEverything(t *testing.T) {
 	}
 	want := config.Config{
 		ListenAddr:              "127.0.0.1:9000",
+		AdminListenAddr:         "10.0.0.7:9090",
+		AdminToken:              "admin-token",
+		MaxInflightBytes:        32 << 20,
 		DatabaseURL:             "postgresql://coesync@db:5432/coesync?sslmode=disable",
 		AutoMigrate:             false,
 		PagerDutyAPIURL:         "https://api.eu.pagerduty.com",
@@ -264,6 +271,10 @@ func TestLoadErrors(t *testing.T) {
 
 		// Formats.
 		{"listen addr", []string{"COESYNC_LISTEN_ADDR", "8080"}, `COESYNC_LISTEN_ADDR: want host:port such as :8080, got "8080"`},
+		{"admin listen addr", []string{"COESYNC_ADMIN_LISTEN_ADDR", "9090"}, `COESYNC_ADMIN_LISTEN_ADDR: want host:port such as 127.0.0.1:9090, got "9090"`},
+		{"admin listen addr empty", []string{"COESYNC_ADMIN_LISTEN_ADDR", ""}, `COESYNC_ADMIN_LISTEN_ADDR: empty; unset it for the default "127.0.0.1:9090"`},
+		{"admin listen addr same as webhooks", []string{"COESYNC_ADMIN_LISTEN_ADDR", ":8080"}, `COESYNC_ADMIN_LISTEN_ADDR: must differ from COESYNC_LISTEN_ADDR: the admin paths must not be on the webhook listener`},
+		{"max inflight bytes small", []string{"COESYNC_MAX_INFLIGHT_BYTES", "1000"}, `COESYNC_MAX_INFLIGHT_BYTES: want at least 1048576 (one 1 MiB body), got 1000`},
 		{"listen addr empty", []string{"COESYNC_LISTEN_ADDR", ""}, `COESYNC_LISTEN_ADDR: empty; unset it for the default ":8080"`},
 		{"database empty", []string{"COESYNC_DATABASE_URL", ""}, `COESYNC_DATABASE_URL: empty; unset it for the default "coesync.db"`},
 		{"database scheme", []string{"COESYNC_DATABASE_URL", "mysql://u:pw@h/db"}, `COESYNC_DATABASE_URL: unsupported scheme "mysql"; want a file path, sqlite:path, file:path or postgres://`},
@@ -278,7 +289,9 @@ func TestLoadErrors(t *testing.T) {
 		{"pd from with name", []string{"COESYNC_PAGERDUTY_FROM", "Bot <bot@acme.example>"}, `COESYNC_PAGERDUTY_FROM: want an email address, got "Bot <bot@acme.example>"`},
 		{"jira url no scheme", []string{"COESYNC_JIRA_URL", "acme.atlassian.net"}, `COESYNC_JIRA_URL: want an http(s) URL, got "acme.atlassian.net"`},
 		{"jira url ftp", []string{"COESYNC_JIRA_URL", "ftp://acme.example"}, `COESYNC_JIRA_URL: want an http(s) URL, got "ftp://acme.example"`},
-		{"jira url password redacted", []string{"COESYNC_JIRA_URL", "ftp://bot:hunter2@acme.example"}, `COESYNC_JIRA_URL: want an http(s) URL, got "ftp://bot:xxxxx@acme.example"`},
+		{"jira url userinfo not echoed", []string{"COESYNC_JIRA_URL", "ftp://bot:hunter2@acme.example"}, `COESYNC_JIRA_URL: want an http(s) URL, got "ftp://acme.example"`},
+		{"jira url user and password not echoed", []string{"COESYNC_JIRA_URL", "ftp://user:password@host/"}, `COESYNC_JIRA_URL: want an http(s) URL, got "ftp://host/"`},
+		{"public url query not echoed", []string{"COESYNC_PUBLIC_URL", "ftp://host/?token=hunter2#frag"}, `COESYNC_PUBLIC_URL: want an http(s) URL, got "ftp://host/"`},
 		{"jira url unparsable", []string{"COESYNC_JIRA_URL", "https://bot:pw@[::1"}, `COESYNC_JIRA_URL: want an http(s) URL, got an unparsable value`},
 		{"jira issue type empty", []string{"COESYNC_JIRA_ISSUE_TYPE", ""}, `COESYNC_JIRA_ISSUE_TYPE: empty; unset it for the default "Task"`},
 		{"github api url", []string{"COESYNC_GITHUB_API_URL", "api.github.com"}, `COESYNC_GITHUB_API_URL: want an http(s) URL, got "api.github.com"`},
@@ -286,11 +299,13 @@ func TestLoadErrors(t *testing.T) {
 		{"github repo three parts", []string{"COESYNC_GITHUB_REPO", "acme/ops/x"}, `COESYNC_GITHUB_REPO: want owner/name, got "acme/ops/x"`},
 		{"github repo dotdot", []string{"COESYNC_GITHUB_REPO", "acme/.."}, `COESYNC_GITHUB_REPO: want owner/name, got "acme/.."`},
 		{"github repo without token", []string{"COESYNC_GITHUB_REPO", "acme/ops"}, `COESYNC_GITHUB_TOKEN: required when COESYNC_GITHUB_REPO is set`},
-		{"github repo ok", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops.api_v2", "COESYNC_GITHUB_TOKEN", "t", "COESYNC_GITHUB_WEBHOOK_SECRET", "s"}, ""},
+		{"github repo ok", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops.api_v2", "COESYNC_GITHUB_TOKEN", "t", "COESYNC_GITHUB_WEBHOOK_SECRET", "s", "COESYNC_JIRA_WEBHOOK_SECRET", "j"}, ""},
 		{"report tz", []string{"COESYNC_REPORT_TIMEZONE", "Mars/Olympus"}, `COESYNC_REPORT_TIMEZONE: want an IANA time zone such as Europe/Berlin, got "Mars/Olympus"`},
 		{"report issue", []string{"COESYNC_REPORT_GITHUB_ISSUE", "acme/ops"}, `COESYNC_REPORT_GITHUB_ISSUE: want owner/repo#N, got "acme/ops"`},
 		{"report slack url not echoed", []string{"COESYNC_REPORT_SLACK_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/SECRETSECRET"}, `COESYNC_REPORT_SLACK_WEBHOOK_URL: want an https URL`},
-		{"github without webhook secret", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops", "COESYNC_GITHUB_TOKEN", "t"}, "COESYNC_GITHUB_WEBHOOK_SECRET: required when COESYNC_GITHUB_TOKEN is set, unless COESYNC_INSECURE_SKIP_VERIFY=true"},
+		{"github without webhook secret", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops", "COESYNC_GITHUB_TOKEN", "t", "COESYNC_JIRA_WEBHOOK_SECRET", "j"}, "COESYNC_GITHUB_WEBHOOK_SECRET: required when COESYNC_GITHUB_TOKEN is set, unless COESYNC_INSECURE_SKIP_VERIFY=true"},
+		{"jira webhook secret empty", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops", "COESYNC_GITHUB_TOKEN", "t", "COESYNC_GITHUB_WEBHOOK_SECRET", "s", "COESYNC_JIRA_WEBHOOK_SECRET", " "}, "COESYNC_JIRA_WEBHOOK_SECRET: required when COESYNC_GITHUB_TOKEN is set (action items are synced from Jira webhooks), unless COESYNC_INSECURE_SKIP_VERIFY=true"},
+		{"jira webhook secret skipped", []string{"COESYNC_GITHUB_REPO", "acme-corp/ops", "COESYNC_GITHUB_TOKEN", "t", "COESYNC_INSECURE_SKIP_VERIFY", "true"}, ""},
 		{"subtask type empty", []string{"COESYNC_JIRA_SUBTASK_TYPE", ""}, `COESYNC_JIRA_SUBTASK_TYPE: empty; unset it for the default "Sub-task"`},
 		{"link type empty", []string{"COESYNC_JIRA_ACTION_LINK_TYPE", ""}, `COESYNC_JIRA_ACTION_LINK_TYPE: empty; unset it for the default "Relates"`},
 		{"reconcile zero", []string{"COESYNC_RECONCILE_INTERVAL", "0s"}, `COESYNC_RECONCILE_INTERVAL: want a positive duration, got 0s`},
@@ -364,12 +379,13 @@ func TestLoadReportsEveryProblemInOrder(t *testing.T) {
 // The distinctive secret values of secretEnv must never be printed.
 var secretValues = []string{
 	"pd-SEKRIT-1", "wh-SEKRIT-2", "wh-SEKRIT-3", "jira-SEKRIT-4", "gh-SEKRIT-5",
-	"ghhook-SEKRIT-6", "jirahook-SEKRIT-7", "db-SEKRIT-8", "db-SEKRIT-9",
+	"ghhook-SEKRIT-6", "jirahook-SEKRIT-7", "db-SEKRIT-8", "db-SEKRIT-9", "admin-SEKRIT-10",
 }
 
 func secretEnv() map[string]string {
 	return map[string]string{
 		"COESYNC_PAGERDUTY_TOKEN":           "pd-SEKRIT-1",
+		"COESYNC_ADMIN_TOKEN":               "admin-SEKRIT-10",
 		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": "wh-SEKRIT-2, wh-SEKRIT-3",
 		"COESYNC_JIRA_URL":                  "https://acme.atlassian.net",
 		"COESYNC_JIRA_TOKEN":                "jira-SEKRIT-4",

@@ -263,12 +263,28 @@ func (r *Router) Route(inc coe.Incident) coe.Route { return r.rules.Route(inc, r
 
 // LoadRules reads and parses a rules file; see ParseRules.
 func LoadRules(path string) (*Rules, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxRulesFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxRulesFile {
+		return nil, fmt.Errorf("%s: larger than a rules file's %d bytes", path, maxRulesFile)
+	}
 	return ParseRules(path, data)
 }
+
+// maxRulesFile bounds what LoadRules reads: a rules file is a few KB.
+const maxRulesFile = 1 << 20
 
 // ParseRules parses a rules file. name is used in errors, which are one
 // line each and name the line at fault: `rules.yaml:12: unknown key
@@ -311,6 +327,11 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	root = deref(root)
 	if isNull(root) {
 		return rules, nil
+	}
+	if !looksLikeRules(root) {
+		// Not a rules file (COESYNC_RULES_FILE pointing at another file):
+		// say so without quoting any of it, since its lines may be secrets.
+		return nil, fmt.Errorf("%s: not a coesync rules file: no rules or services key (the file's content is not shown)", name)
 	}
 	p.mapping(root, "", func(key string, k, v *yaml.Node) bool {
 		switch key {
@@ -436,6 +457,24 @@ func (p *rulesParser) yamlError(err error) error {
 	return fmt.Errorf("%s: %s", p.name, strings.TrimPrefix(msg, "yaml: "))
 }
 
+// keyRE is what a key of the rules file looks like; an unknown key that
+// does not is not quoted in errors (it may be a line of another file).
+var keyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,39}$`)
+
+// looksLikeRules reports whether a non-null root may be a rules file: it
+// is not a mapping of keys none of which is one of the rules file's.
+func looksLikeRules(root *yaml.Node) bool {
+	if root.Kind != yaml.MappingNode || len(root.Content) == 0 {
+		return true // mapping reports a non-mapping without its content
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := deref(root.Content[i]); k.Kind == yaml.ScalarNode && (k.Value == "rules" || k.Value == "services") {
+			return true
+		}
+	}
+	return false
+}
+
 func deref(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -498,7 +537,11 @@ func (p *rulesParser) mapping(n *yaml.Node, where string, field func(key string,
 		}
 		seen[k.Value] = k.Line
 		if !field(k.Value, k, v) {
-			p.errorf(k, "unknown key %q", k.Value)
+			if keyRE.MatchString(k.Value) {
+				p.errorf(k, "unknown key %q", k.Value)
+			} else {
+				p.errorf(k, "unknown key (not shown: not a name of letters, digits, '-' or '_')")
+			}
 		}
 	}
 }

@@ -3,6 +3,8 @@ package config_test
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,7 +26,9 @@ func TestParseRulesErrors(t *testing.T) {
 		{"syntax tab", "rules:\n\t- name: x\n", []string{`rules.yaml:2: found character that cannot start any token`}},
 		{"two documents", "rules: []\n---\nrules: []\n", []string{`rules.yaml:3: more than one YAML document`}},
 		{"top level list", "- name: x\n", []string{`rules.yaml:1: want a mapping with a rules key, got a list`}},
-		{"top level unknown key", "rule:\n  - skip: true\n", []string{`rules.yaml:1: unknown key "rule"`}},
+		{"top level unknown key", "rule:\n  - skip: true\n", []string{`rules.yaml: not a coesync rules file: no rules or services key (the file's content is not shown)`}},
+		{"top level unknown key beside rules", "rules: []\nrulez: 1\n", []string{`rules.yaml:2: unknown key "rulez"`}},
+		{"unknown key not a name", "rules: []\n\"root:$6$salt$hash:19000\": 1\n", []string{`rules.yaml:2: unknown key (not shown: not a name of letters, digits, '-' or '_')`}},
 		{"rules not a list", "rules:\n  name: x\n", []string{`rules.yaml:2: rules: want a list of rules, got a mapping`}},
 		{"rule not a mapping", "rules:\n  - payments\n", []string{`rules.yaml:2: rule 1: want a mapping, got a string`}},
 		{"unknown rule key", "rules:\n  - name: x\n    skip: true\n    jira_project: PAY\n", []string{`rules.yaml:4: unknown key "jira_project"`}},
@@ -344,5 +348,35 @@ func TestRouter(t *testing.T) {
 	}
 	if got := r.Route(coe.Incident{Urgency: "high"}); got.Skip || got.Rule != "" || got.Project != "DEF" {
 		t.Errorf("Route = %+v, want the default", got)
+	}
+}
+
+// COESYNC_RULES_FILE pointing at a file that is not a rules file (a
+// mistyped path, /etc/shadow) is refused naming the variable and the
+// problem, never quoting the file's lines.
+func TestLoadRouterOtherFileContentNotShown(t *testing.T) {
+	dir := t.TempDir()
+	shadow := filepath.Join(dir, "shadow")
+	const line1 = "root:$6$s4lt$SECRETHASH:19000:0:99999:7:::"
+	if err := os.WriteFile(shadow, []byte(line1+"\ndaemon:*:19000:0:99999:7:::\nbin: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, path, want string }{
+		{"shadow", shadow, "COESYNC_RULES_FILE: " + shadow + ": not a coesync rules file: no rules or services key (the file's content is not shown)"},
+		{"directory", dir, "COESYNC_RULES_FILE: " + dir + ": not a regular file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Config{RulesFile: tc.path, JiraProject: "COE"}
+			_, err := c.LoadRouter()
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("LoadRouter error\n got %v\nwant %s", err, tc.want)
+			}
+			for _, leak := range []string{"SECRETHASH", "daemon", "root", "bin"} {
+				if strings.Contains(strings.TrimPrefix(err.Error(), "COESYNC_RULES_FILE: "+tc.path), leak) {
+					t.Errorf("error quotes the file: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -60,7 +60,9 @@ func parseUserMap(name string, data []byte) (UserMap, error) {
 		}
 		login := strings.TrimPrefix(v.Value, "@")
 		if !githubLogin.MatchString(login) {
-			return nil, fmt.Errorf("COESYNC_USER_MAP_FILE: %s:%d: %q is not a GitHub login", name, v.Line, v.Value)
+			// Not quoted: the file may not be a user map at all, and its
+			// values may be secrets.
+			return nil, fmt.Errorf("COESYNC_USER_MAP_FILE: %s:%d: the value is not a GitHub login (letters, digits and inner hyphens; not shown)", name, v.Line)
 		}
 		key := k.Value
 		if strings.Contains(key, "@") {

@@ -27,3 +27,13 @@ func TestUserMap(t *testing.T) {
 		}
 	}
 }
+
+// A user map pointed at another file (a secrets file, /etc/shadow) names
+// the variable and the line, never the value.
+func TestUserMapValueNotShown(t *testing.T) {
+	_, err := parseUserMap("/etc/shadow", []byte("root: \"$6$s4lt$SECRETHASH\"\n"))
+	want := "COESYNC_USER_MAP_FILE: /etc/shadow:1: the value is not a GitHub login (letters, digits and inner hyphens; not shown)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}

@@ -38,7 +38,10 @@ type App struct {
 	Reconciler *engine.Reconciler
 	Reporter   *engine.Reporter
 	Counters   *store.CounterBuffer
-	Handler    http.Handler
+	// Handler serves the webhook listener (/webhooks/*, /healthz);
+	// AdminHandler the admin one (/, /report, /metrics, /readyz).
+	Handler      http.Handler
+	AdminHandler http.Handler
 
 	// Reminders chases due and overdue action items (nil without GitHub).
 	Reminders *engine.Reminders
@@ -262,8 +265,9 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 			decodeJira)
 	}
 	srv := &server.Server{Webhooks: hooks, InsecureSkipVerify: cfg.InsecureSkipVerify,
-		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now, Reports: reporter, Counter: a.Counters}
-	a.Handler = srv.Handler()
+		Ingest: a.Committer, Store: st, Metrics: m, Log: log, Now: o.now, Reports: reporter, Counter: a.Counters,
+		AdminToken: cfg.AdminToken.Reveal(), MaxInflightBytes: int64(cfg.MaxInflightBytes)}
+	a.Handler, a.AdminHandler = srv.Handler(), srv.AdminHandler()
 	registerMonitoring(m, st, reporter, syncer != nil, log, o.now)
 	return a, nil
 }
@@ -345,11 +349,12 @@ func decodeJira(delivery string, body []byte) (coe.JiraEvent, bool, error) {
 	return ev, err == nil, err
 }
 
-// Serve runs the HTTP server on ln and the job workers until ctx ends, then
+// Serve runs the webhook listener on ln, the admin listener on adminLn and the
+// job workers until ctx ends (or a listener fails), then
 // shuts down gracefully: stop accepting, answer the requests in flight,
 // commit their deliveries, let running jobs finish (or hand them back to
 // the queue), and return nil.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+func (a *App) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	// River treats a cancelled start context as "stop and cancel every
 	// running job": the signal must not reach it, or SIGTERM would cut
 	// jobs off mid-create instead of letting them finish below.
@@ -357,9 +362,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("start workers: %w", err)
 	}
 	hs := server.HTTPServer(ln.Addr().String(), a.Handler, a.Log)
-	errc := make(chan error, 1)
+	as := server.HTTPServer(adminLn.Addr().String(), a.AdminHandler, a.Log)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
-	a.Log.Info("coesync serving", "addr", ln.Addr().String())
+	go func() { errc <- as.Serve(adminLn) }()
+	a.Log.Info("coesync serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String())
 	var serveErr error
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -381,6 +388,9 @@ wait:
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		a.Log.Warn("http shutdown", "err", err)
+	}
+	if err := as.Shutdown(sctx); err != nil {
+		a.Log.Warn("admin http shutdown", "err", err)
 	}
 	a.Committer.Close()
 	if err := a.Counters.Flush(sctx, time.Now()); err != nil {

@@ -165,6 +165,8 @@ func TestBadWebhookInputIsRejectedAndHarmless(t *testing.T) {
 	unknownPD := []byte(`{"event":{"id":"evt-bad-svc","event_type":"service.updated","resource_type":"service","occurred_at":"2026-11-20T08:00:00Z","data":{"id":"PSVC1","type":"service"}}}`)
 	unknownJira := []byte(`{"timestamp":1763625600000,"webhookEvent":"comment_created","issue":{"key":"OPS-2","fields":{"parent":{"key":"OPS-1"}}}}`)
 	ghostBody := pdtest.ResolvedWebhook(ghost, "evt-ghost-9")
+	ghLabeled := bytes.Replace(ghBody, []byte(`"edited"`), []byte(`"labeled"`), 1)
+	ghForm := []byte(url.Values{"payload": {string(ghLabeled)}}.Encode())
 
 	rows := []row{
 		pd("missing signature", pdBody, "", 401),
@@ -198,7 +200,12 @@ func TestBadWebhookInputIsRejectedAndHarmless(t *testing.T) {
 		stored(gh("unknown issues action", "issues", bytes.Replace(ghBody, []byte(`"edited"`), []byte(`"labeled"`), 1),
 			ghSign(demoGHSecret, bytes.Replace(ghBody, []byte(`"edited"`), []byte(`"labeled"`), 1)), 202)),
 		gh("deeply nested", "issues", deep, ghSign(demoGHSecret, deep), 400),
-		ctype(gh("wrong content type", "issues", ghBody, ghSign(demoGHSecret, ghBody), 415), "application/x-www-form-urlencoded"),
+		ctype(gh("wrong content type", "issues", ghBody, ghSign(demoGHSecret, ghBody), 415), "text/html"),
+		// GitHub's default content type: the JSON in a payload field, the
+		// signature over the form as sent.
+		stored(ctype(gh("form-encoded", "issues", ghForm, ghSign(demoGHSecret, ghForm), 202), "application/x-www-form-urlencoded")),
+		ctype(gh("form-encoded signed over the payload", "issues", ghForm, ghSign(demoGHSecret, ghLabeled), 401), "application/x-www-form-urlencoded"),
+		ctype(gh("form-encoded without payload", "issues", []byte("x=1"), ghSign(demoGHSecret, []byte("x=1")), 400), "application/x-www-form-urlencoded"),
 		method(gh("", "issues", nil, "", 405), http.MethodGet),
 		method(gh("", "issues", ghBody, ghSign(demoGHSecret, ghBody), 405), http.MethodPut),
 

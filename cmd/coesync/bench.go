@@ -830,6 +830,12 @@ func startBenchEnv(ctx context.Context, log *slog.Logger, o benchEnvOptions) (*b
 		e.close()
 		return nil, err
 	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		e.close()
+		return nil, err
+	}
 	base := "http://" + ln.Addr().String()
 	e.url = base + "/webhooks/pagerduty"
 	if o.webhooks {
@@ -841,7 +847,7 @@ func startBenchEnv(ctx context.Context, log *slog.Logger, o benchEnvOptions) (*b
 	e.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop, e.stopped = stop, make(chan error, 1)
-	go func() { e.stopped <- app.Serve(sctx, ln) }()
+	go func() { e.stopped <- app.Serve(sctx, ln, adminLn) }()
 	return e, nil
 }
 

@@ -148,7 +148,9 @@ type replica struct {
 	bin  string
 	env  []string
 	addr string
-	out  *syncBuffer
+	// admin is the admin listener's address (/readyz, /metrics, /report).
+	admin string
+	out   *syncBuffer
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -158,12 +160,15 @@ type replica struct {
 
 func (r *replica) url() string { return "http://" + r.addr }
 
+// adminURL is the base URL of the replica's admin listener.
+func (r *replica) adminURL() string { return "http://" + r.admin }
+
 func (r *replica) start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cmd := exec.Command(r.bin, "serve")
 	cmd.Env = append(cmd.Env, r.env...)
-	cmd.Env = append(cmd.Env, "COESYNC_LISTEN_ADDR="+r.addr)
+	cmd.Env = append(cmd.Env, "COESYNC_LISTEN_ADDR="+r.addr, "COESYNC_ADMIN_LISTEN_ADDR="+r.admin)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		return err
@@ -177,7 +182,7 @@ func (r *replica) start(ctx context.Context) error {
 func (r *replica) waitReady(ctx context.Context, done chan error) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(r.url() + "/readyz")
+		resp, err := http.Get(r.adminURL() + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -355,7 +360,11 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 		if err != nil {
 			return res, err
 		}
-		replicas[i] = &replica{bin: bin, env: env, addr: addr, out: &syncBuffer{}}
+		admin, err := freePort()
+		if err != nil {
+			return res, err
+		}
+		replicas[i] = &replica{bin: bin, env: env, addr: addr, admin: admin, out: &syncBuffer{}}
 	}
 	defer func() {
 		for _, r := range replicas {
@@ -681,7 +690,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 			continue
 		}
 		for _, path := range []string{"/metrics", "/report", "/", "/healthz", "/readyz"} {
-			if b, err := httpGet(r.url() + path); err == nil {
+			if b, err := httpGet(r.adminURL() + path); err == nil {
 				outputs.Write(b)
 			}
 		}

@@ -48,14 +48,16 @@ func demoWorkflow() []jiratest.Transition {
 
 // demoEnv is a coesync process wired to fakes of PagerDuty and Jira.
 type demoEnv struct {
-	PD      *pdtest.Server
-	Jira    *jiratest.Server
-	GitHub  *ghtest.Server
-	App     *App
-	URL     string // coesync's base URL
-	dir     string
-	stop    context.CancelFunc
-	stopped chan error
+	PD     *pdtest.Server
+	Jira   *jiratest.Server
+	GitHub *ghtest.Server
+	App    *App
+	URL    string // coesync's base URL (webhooks)
+	// AdminURL is the admin listener's base URL (/, /report, /metrics, /readyz).
+	AdminURL string
+	dir      string
+	stop     context.CancelFunc
+	stopped  chan error
 }
 
 type demoOptions struct {
@@ -205,14 +207,20 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		e.Close()
 		return nil, err
 	}
-	e.URL = "http://" + ln.Addr().String()
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		e.Close()
+		return nil, err
+	}
+	e.URL, e.AdminURL = "http://"+ln.Addr().String(), "http://"+adminLn.Addr().String()
 	if !o.noWebhooks {
 		e.Jira.SendWebhooks(e.URL+"/webhooks/jira", demoJiraHook)
 		e.GitHub.SendWebhooks(e.URL+"/webhooks/github", demoGHSecret)
 	}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop, e.stopped = stop, make(chan error, 1)
-	go func() { e.stopped <- app.Serve(sctx, ln) }()
+	go func() { e.stopped <- app.Serve(sctx, ln, adminLn) }()
 	return e, nil
 }
 
@@ -383,8 +391,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "=== The weekly sync status report, for what the demo just did (coesync report; GET /report)\n\n%s\n", rep.Markdown())
 	fmt.Fprintf(stdout, "demo finished in %s\n", time.Since(start).Round(time.Millisecond))
 	if *keep {
-		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (status page /, weekly report /report, /metrics, /healthz, /readyz; webhooks /webhooks/{pagerduty,jira,github})\n  PagerDuty  %s (token %q, webhook secret %q)\n  Jira       %s (user %q, token %q)\n  GitHub     %s (token %q, repository %s)\n",
-			e.URL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken, e.GitHub.URL(), ghtest.DefaultToken, demoRepo)
+		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (webhooks /webhooks/{pagerduty,jira,github}, /healthz)\n  admin      %s (status page /, weekly report /report, /metrics, /readyz)\n  PagerDuty  %s (token %q, webhook secret %q)\n  Jira       %s (user %q, token %q)\n  GitHub     %s (token %q, repository %s)\n",
+			e.URL, e.AdminURL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken, e.GitHub.URL(), ghtest.DefaultToken, demoRepo)
 		<-ctx.Done()
 	}
 	return nil

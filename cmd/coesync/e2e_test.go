@@ -216,8 +216,8 @@ func TestCrashAfterCreateBeforeMappingYieldsOneCOE(t *testing.T) {
 	e.App = app
 	sctx, stop := context.WithCancel(ctx)
 	e.stop, e.stopped = stop, make(chan error, 1)
-	ln := listen(t)
-	go func() { e.stopped <- app.Serve(sctx, ln) }()
+	ln, adminLn := listen(t), listen(t)
+	go func() { e.stopped <- app.Serve(sctx, ln, adminLn) }()
 
 	c, err := e.WaitCOE(ctx, fx.ID, 20*time.Second)
 	if err != nil {
@@ -307,13 +307,24 @@ func TestWebhookStatusCodes(t *testing.T) {
 		t.Fatalf("%d jobs queued, want 1 (one incident resolved)", len(jobs))
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp, err := http.Get(e.URL + path)
+		resp, err := http.Get(e.AdminURL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("GET %s = %d", path, resp.StatusCode)
+		}
+	}
+	// The webhook listener faces the internet: no incident data there.
+	for _, path := range []string{"/", "/report", "/readyz", "/metrics"} {
+		resp, err := http.Get(e.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("webhook listener: GET %s = %d, want 404", path, resp.StatusCode)
 		}
 	}
 }

@@ -511,6 +511,7 @@ func setDemoEnv(t *testing.T, e *demoEnv) {
 		"COESYNC_GITHUB_API_URL":            cfg.GitHubAPIURL,
 		"COESYNC_GITHUB_TOKEN":              ghtest.DefaultToken,
 		"COESYNC_GITHUB_WEBHOOK_SECRET":     demoGHSecret,
+		"COESYNC_JIRA_WEBHOOK_SECRET":       demoJiraHook,
 		"COESYNC_GITHUB_REPO":               demoRepo,
 	} {
 		t.Setenv(k, v)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -27,6 +28,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	setMemoryLimit(log, os.Getenv, os.ReadFile)
 	if cfg.InsecureSkipVerify {
 		log.Warn("COESYNC_INSECURE_SKIP_VERIFY=true: webhooks are accepted without a signature; never do this in production")
 	}
@@ -37,9 +39,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	defer app.Close()
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+		return fmt.Errorf("COESYNC_LISTEN_ADDR: listen on %s: %w", cfg.ListenAddr, err)
 	}
-	return app.Serve(ctx, ln)
+	adminLn, err := net.Listen("tcp", cfg.AdminListenAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("COESYNC_ADMIN_LISTEN_ADDR: listen on %s: %w", cfg.AdminListenAddr, err)
+	}
+	return app.Serve(ctx, ln, adminLn)
 }
 
 func runPreview(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -22,10 +22,12 @@ import (
 
 // coesyncProc is a `coesync serve` subprocess.
 type coesyncProc struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *syncBuffer
-	done chan error
+	cmd *exec.Cmd
+	url string
+	// admin is the admin listener's base URL (/readyz, /metrics).
+	admin string
+	logs  *syncBuffer
+	done  chan error
 }
 
 func freeAddr(t *testing.T) string {
@@ -40,8 +42,8 @@ func freeAddr(t *testing.T) string {
 // deployment pointed at the fakes, and waits until it is ready.
 func startServe(t *testing.T, bin string, env map[string]string) *coesyncProc {
 	t.Helper()
-	addr := freeAddr(t)
-	p := &coesyncProc{url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	addr, adminAddr := freeAddr(t), freeAddr(t)
+	p := &coesyncProc{url: "http://" + addr, admin: "http://" + adminAddr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "COESYNC_") {
@@ -51,7 +53,7 @@ func startServe(t *testing.T, bin string, env map[string]string) *coesyncProc {
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
-	p.cmd.Env = append(p.cmd.Env, "COESYNC_LISTEN_ADDR="+addr)
+	p.cmd.Env = append(p.cmd.Env, "COESYNC_LISTEN_ADDR="+addr, "COESYNC_ADMIN_LISTEN_ADDR="+adminAddr)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -68,7 +70,7 @@ func startServe(t *testing.T, bin string, env map[string]string) *coesyncProc {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(p.url + "/readyz")
+		resp, err := http.Get(p.admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -121,7 +121,7 @@ func settings() map[string]bool {
 func TestManifests(t *testing.T) {
 	objs := load(t)
 	wantAPI := map[string]string{"Deployment": "apps/v1", "Service": "v1", "PodDisruptionBudget": "policy/v1",
-		"ConfigMap": "v1", "Secret": "v1", "Job": "batch/v1"}
+		"ConfigMap": "v1", "Secret": "v1", "Job": "batch/v1", "Ingress": "networking.k8s.io/v1"}
 	for id, o := range objs {
 		if want, ok := wantAPI[o.Kind]; !ok || o.APIVersion != want {
 			t.Errorf("%s (%s): apiVersion %q, want %q", id, o.file, o.APIVersion, want)
@@ -154,6 +154,13 @@ func TestManifests(t *testing.T) {
 		if name, ok := port.(string); ok && ports[name] == 0 {
 			t.Errorf("%s on port %q, which the container does not name", probe.name, name)
 		}
+		// /readyz is on the admin listener only; both probes use it.
+		if port != "admin" {
+			t.Errorf("%s on port %v, want the admin port", probe.name, port)
+		}
+	}
+	if ports["http"] != 8080 || ports["admin"] != 9090 {
+		t.Errorf("container ports %v, want http 8080 and admin 9090", ports)
 	}
 	if get(c, "args", 0) != "serve" {
 		t.Errorf("the container runs %v, want serve", get(c, "args"))
@@ -186,6 +193,38 @@ func TestManifests(t *testing.T) {
 		if tp, ok := get(svc.Spec, "ports", i, "targetPort").(string); ok && ports[tp] == 0 {
 			t.Errorf("Service targets port %q, which the container does not name", tp)
 		}
+		// The admin port shows incident data: no Service exposes it.
+		if tp := get(svc.Spec, "ports", i, "targetPort"); tp != "http" && tp != 8080 {
+			t.Errorf("Service exposes port %v; only the webhook port (http) may be", tp)
+		}
+	}
+	// The Ingress routes only /webhooks/ to the Service's webhook port.
+	ing, ok := objs["Ingress/coesync"]
+	if !ok {
+		t.Fatal("no Ingress coesync example")
+	}
+	for r := 0; get(ing.Spec, "rules", r) != nil; r++ {
+		for i := 0; get(ing.Spec, "rules", r, "http", "paths", i) != nil; i++ {
+			p := get(ing.Spec, "rules", r, "http", "paths", i)
+			if path, _ := get(p, "path").(string); !strings.HasPrefix(path, "/webhooks/") {
+				t.Errorf("Ingress routes %q; only /webhooks/ may face the internet", path)
+			}
+			if get(p, "backend", "service", "port", "name") != "http" {
+				t.Errorf("Ingress backend port %v, want the Service's http port", get(p, "backend", "service", "port"))
+			}
+		}
+	}
+	// The admin listener binds the pod IP (never 0.0.0.0 by default).
+	env := map[string]any{}
+	for i := 0; get(c, "env", i) != nil; i++ {
+		name, _ := get(c, "env", i, "name").(string)
+		env[name] = get(c, "env", i)
+	}
+	if v, _ := get(env["COESYNC_ADMIN_LISTEN_ADDR"], "value").(string); v != "$(POD_IP):9090" {
+		t.Errorf("COESYNC_ADMIN_LISTEN_ADDR = %q, want $(POD_IP):9090", v)
+	}
+	if get(env["POD_IP"], "valueFrom", "fieldRef", "fieldPath") != "status.podIP" {
+		t.Errorf("POD_IP is not the downward API's status.podIP")
 	}
 	// The budget must leave room for a drain: minAvailable below replicas.
 	if min, ok := get(pdb.Spec, "minAvailable").(int); ok {
@@ -217,7 +256,7 @@ func TestManifests(t *testing.T) {
 	}
 	for i := 0; get(c, "env", i) != nil; i++ {
 		name, _ := get(c, "env", i, "name").(string)
-		if !known[name] {
+		if !known[name] && name != "POD_IP" {
 			t.Errorf("the container sets %s, which coesync does not read", name)
 		}
 		if ref := get(c, "env", i, "valueFrom", "secretKeyRef"); ref != nil {

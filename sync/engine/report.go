@@ -45,6 +45,9 @@ type Schedule interface {
 const (
 	CounterWebhookRejected  = "webhook_rejected:"  // + reason
 	CounterWebhookDuplicate = "webhook_duplicate:" // + source
+	// CounterWebhookBadSignature counts deliveries whose signature header
+	// did not verify (unsigned ones are not counted here).
+	CounterWebhookBadSignature = "webhook_bad_signature:" // + source
 )
 
 // Reporter builds the weekly sync status report and delivers it once per
@@ -140,7 +143,7 @@ func firstTeam(teams string) string {
 }
 
 func (r *Reporter) health(ctx context.Context, p report.Period) (report.Health, error) {
-	h := report.Health{WebhooksRejected: map[string]int{}, LastReconcile: map[string]time.Time{},
+	h := report.Health{WebhooksRejected: map[string]int{}, WebhooksBadSignature: map[string]int{}, LastReconcile: map[string]time.Time{},
 		ReconcileInterval: r.ReconcileInterval}
 	var err error
 	if h.WebhooksReceived, err = r.Store.DeliveryCounts(ctx, p.Since, p.Until); err != nil {
@@ -153,6 +156,9 @@ func (r *Reporter) health(ctx context.Context, p report.Period) (report.Health, 
 	for name, n := range counts {
 		if reason, ok := strings.CutPrefix(name, CounterWebhookRejected); ok {
 			h.WebhooksRejected[reason] += n
+		}
+		if src, ok := strings.CutPrefix(name, CounterWebhookBadSignature); ok {
+			h.WebhooksBadSignature[src] += n
 		}
 		// Duplicates were received too; the store keeps one of each.
 		if src, ok := strings.CutPrefix(name, CounterWebhookDuplicate); ok {

@@ -72,8 +72,8 @@ func New() *Metrics {
 // exist at zero from start-up: rate() and absent() alerts then work before
 // the first event.
 var (
-	WebhookOutcomes = []string{"accepted", "duplicate", "error", "rejected_method", "rejected_content_type",
-		"rejected_too_large", "rejected_read", "rejected_signature", "rejected_malformed", "rejected_busy", "rejected_invalid"}
+	WebhookOutcomes = []string{"accepted", "duplicate", "error", "busy", "rejected_method", "rejected_content_type",
+		"rejected_too_large", "rejected_read", "rejected_unsigned", "rejected_signature", "rejected_malformed"}
 	JobOutcomes      = []string{"ok", "retry", "snoozed", "failed"}
 	APIOutcomes      = []string{"ok", "retryable", "rate_limited", "permanent", "network_error"}
 	SyncProblemKinds = []string{"missing_transition", "mirror_deleted", "no_repo"}

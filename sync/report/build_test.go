@@ -370,10 +370,32 @@ func TestVerdict(t *testing.T) {
 		}), Healthy, nil},
 		{"an extra system is judged too", with(func(h *Health) { h.LastReconcile["pagerduty"] = now.Add(-24 * time.Hour) }), Unreliable, []string{"reconcile_stale"}},
 		{"failed jobs", with(func(h *Health) { h.JobsFailed = 1 }), Degraded, []string{"jobs_failed"}},
-		{"a few bad signatures", with(func(h *Health) { h.WebhooksRejected = map[string]int{"rejected_signature": 3} }), Degraded, []string{"webhooks_rejected_signature"}},
+		{"a few bad signatures", with(func(h *Health) {
+			h.WebhooksReceived = map[string]int{"pagerduty": 10}
+			h.WebhooksRejected = map[string]int{"rejected_signature": 3}
+			h.WebhooksBadSignature = map[string]int{"pagerduty": 3}
+		}), Degraded, []string{"webhooks_rejected_signature"}},
 		{"mostly bad signatures", with(func(h *Health) {
 			h.WebhooksReceived = map[string]int{"pagerduty": 10}
-			h.WebhooksRejected = map[string]int{"signature": 5}
+			h.WebhooksRejected = map[string]int{"signature": 10}
+			h.WebhooksBadSignature = map[string]int{"pagerduty": 10}
+		}), Unreliable, []string{"webhooks_rejected_signature"}},
+		// 500 unsigned POSTs are anyone's traffic: a count, not a verdict.
+		{"unsigned flood", with(func(h *Health) {
+			h.WebhooksReceived = map[string]int{"pagerduty": 10}
+			h.WebhooksRejected = map[string]int{"unsigned": 500}
+		}), Healthy, nil},
+		// Bad signatures for a source that never sent a valid one judge
+		// no secret either: anyone can send a made-up header.
+		{"bad signatures from a source with no valid delivery", with(func(h *Health) {
+			h.WebhooksReceived = map[string]int{"pagerduty": 10}
+			h.WebhooksRejected = map[string]int{"signature": 500}
+			h.WebhooksBadSignature = map[string]int{"github": 500}
+		}), Healthy, nil},
+		{"the source with the wrong secret is named", with(func(h *Health) {
+			h.WebhooksReceived = map[string]int{"pagerduty": 10, "jira": 1}
+			h.WebhooksRejected = map[string]int{"signature": 12}
+			h.WebhooksBadSignature = map[string]int{"pagerduty": 2, "jira": 10}
 		}), Unreliable, []string{"webhooks_rejected_signature"}},
 		{"missing transitions", with(func(h *Health) { h.MissingTransitions = 2 }), Degraded, []string{"missing_transitions"}},
 		{"negative counts are ignored", with(func(h *Health) { h.JobsFailed, h.MissingTransitions = -1, -5 }), Healthy, nil},

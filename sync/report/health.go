@@ -82,10 +82,10 @@ func (h *SyncHealth) add(r Reason) {
 //
 //   - unreliable: jira or github never reconciled, or a
 //     system's last successful reconcile is more than two intervals old
-//     (drift is not being repaired); or at least half of the webhooks
-//     were rejected for their signature (a signing secret is wrong, so
-//     events are lost);
-//   - degraded: any webhook rejected for its signature, failed jobs,
+//     (drift is not being repaired); or, for a source that also sent
+//     valid deliveries, at least half of its signed deliveries carried a
+//     bad signature (its signing secret is wrong, so events are lost);
+//   - degraded: any such bad signature, failed jobs,
 //     missing Jira transitions (and, in Build, action items with a sync
 //     problem);
 //   - healthy otherwise. Jobs waiting for a retry, rate-limit waits and
@@ -114,11 +114,27 @@ func Assess(h Health, now time.Time) SyncHealth {
 	for _, c := range s.WebhooksReceivedBySource {
 		s.WebhooksReceived += c.Count
 	}
-	sig := 0
 	for _, c := range s.WebhooksRejectedByReason {
 		s.WebhooksRejected += c.Count
-		if strings.Contains(c.Name, "signature") {
-			sig += c.Count
+	}
+	// A secret is judged from signed deliveries of the sources that also
+	// send valid ones: bad signatures for a source nothing valid came
+	// from, like unsigned deliveries, are anyone's traffic and stay
+	// counts in WebhooksRejectedByReason.
+	received := map[string]int{}
+	for _, c := range s.WebhooksReceivedBySource {
+		received[c.Name] += c.Count
+	}
+	sig, sigTotal, wrongSources := 0, 0, []string{}
+	for _, c := range tally(h.WebhooksBadSignature, nil) {
+		ok := received[c.Name]
+		if ok == 0 {
+			continue
+		}
+		sig += c.Count
+		sigTotal += c.Count + ok
+		if 2*c.Count >= c.Count+ok {
+			wrongSources = append(wrongSources, c.Name)
 		}
 	}
 
@@ -173,10 +189,10 @@ func Assess(h Health, now time.Time) SyncHealth {
 		r := Reason{Code: "webhooks_rejected_signature", Severity: Degraded,
 			Summary: plural(sig, "webhook", "webhooks") + " rejected for a bad signature",
 			Detail:  "their events are missing until reconcile repairs them"}
-		if total := max(s.WebhooksReceived, sig); 2*sig >= total {
+		if len(wrongSources) > 0 {
 			r.Severity = Unreliable
-			r.Summary = itoa(sig) + " of " + itoa(total) + " webhooks rejected for a bad signature"
-			r.Detail = "a signing secret is probably wrong; their events are missing"
+			r.Summary = itoa(sig) + " of " + itoa(sigTotal) + " signed webhooks rejected for a bad signature"
+			r.Detail = "the signing secret of " + strings.Join(wrongSources, ", ") + " is probably wrong; their events are missing"
 		}
 		s.add(r)
 	}

@@ -79,6 +79,12 @@ type Health struct {
 	// WebhooksRejected counts rejected deliveries by reason ("signature",
 	// "malformed", …; a "rejected_" prefix is dropped).
 	WebhooksRejected map[string]int
+	// WebhooksBadSignature counts, by source, deliveries that carried a
+	// signature header that did not verify. Only these, and only for a
+	// source that also sent valid deliveries, judge a signing secret:
+	// unsigned deliveries (anyone can send them) are counted in
+	// WebhooksRejected as "unsigned" and lower nothing.
+	WebhooksBadSignature map[string]int
 	// JobsFailed are jobs that gave up (discarded); JobsWaiting are jobs
 	// waiting for a retry. Both are the current state.
 	JobsFailed, JobsWaiting int

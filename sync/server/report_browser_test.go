@@ -55,7 +55,7 @@ func TestReportInBrowser(t *testing.T) {
 	clock := func() time.Time { return now }
 	reporter := &engine.Reporter{Store: st, Location: loc, StaleDraftDays: 7, ReconcileInterval: 5 * time.Minute,
 		Now: clock, Log: log}
-	ts := httptest.NewServer((&server.Server{Reports: reporter, Store: st, Log: log, Now: clock}).Handler())
+	ts := httptest.NewServer((&server.Server{Reports: reporter, Store: st, Log: log, Now: clock}).AdminHandler())
 	t.Cleanup(ts.Close)
 
 	b := startBrowser(t, chromium)
@@ -217,6 +217,7 @@ func seedBrowserStore(t *testing.T, st *store.SQLite, loc *time.Location, now ti
 		{store.CounterMissingTransition, "2026-05-13 12:00", 1},
 		{store.CounterRateLimitWaits, "2026-05-13 12:00", 2},
 		{engine.CounterWebhookRejected + "signature", "2026-05-14 12:00", 1},
+		{engine.CounterWebhookBadSignature + "github", "2026-05-14 12:00", 1},
 	} {
 		if err := st.Count(ctx, c.name, at(c.at), c.n); err != nil {
 			t.Fatal(err)

@@ -20,8 +20,12 @@ var errNoDelivery = errors.New("missing delivery id")
 func GitHub(verify func(header string, body []byte) error,
 	decode func(event, delivery string, body []byte) (ev coe.GitHubIssueEvent, relevant bool, err error)) *Source {
 	return &Source{
-		Name:   "github",
-		Verify: func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-Hub-Signature-256"), body) },
+		Name:            "github",
+		SignatureHeader: "X-Hub-Signature-256",
+		// GitHub's default content type; coesync must not depend on
+		// whoever set up the hook choosing JSON.
+		FormPayload: true,
+		Verify:      func(r *http.Request, body []byte) error { return verify(r.Header.Get("X-Hub-Signature-256"), body) },
 		Parse: func(r *http.Request, body []byte) (store.Delivery, error) {
 			delivery, event := r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event")
 			if delivery == "" || event == "" {
@@ -50,7 +54,8 @@ func GitHub(verify func(header string, body []byte) error,
 func Jira(verify func(header, querySecret string, body []byte) error,
 	decode func(delivery string, body []byte) (ev coe.JiraEvent, relevant bool, err error)) *Source {
 	return &Source{
-		Name: "jira",
+		Name:            "jira",
+		SignatureHeader: "X-Hub-Signature",
 		Verify: func(r *http.Request, body []byte) error {
 			return verify(r.Header.Get("X-Hub-Signature"), r.URL.Query().Get("secret"), body)
 		},
