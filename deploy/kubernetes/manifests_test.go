@@ -10,8 +10,7 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
-	"reflect"
+		"reflect"
 	"strings"
 	"testing"
 
@@ -33,12 +32,8 @@ type object struct {
 	file       string
 }
 
-func load(t *testing.T) map[string]object {
+func load(t *testing.T, files ...string) map[string]object {
 	t.Helper()
-	files, err := filepath.Glob("*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no manifests: %v", err)
-	}
 	objs := map[string]object{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -118,21 +113,116 @@ func settings() map[string]bool {
 	return out
 }
 
+// The manifests are rendered from the Helm chart (scripts/render-manifests.sh):
+// PostgreSQL mode here, SQLite mode in sqlite/. The Secret is an example
+// written by hand, shared by both.
 func TestManifests(t *testing.T) {
-	objs := load(t)
-	wantAPI := map[string]string{"Deployment": "apps/v1", "Service": "v1", "PodDisruptionBudget": "policy/v1",
-		"ConfigMap": "v1", "Secret": "v1", "Job": "batch/v1", "Ingress": "networking.k8s.io/v1"}
-	for id, o := range objs {
-		if want, ok := wantAPI[o.Kind]; !ok || o.APIVersion != want {
-			t.Errorf("%s (%s): apiVersion %q, want %q", id, o.file, o.APIVersion, want)
-		}
-	}
+	objs := load(t, "coesync.yaml", "secret.example.yaml")
 	dep, ok := objs["Deployment/coesync"]
 	if !ok {
 		t.Fatal("no Deployment coesync")
 	}
 	if r, _ := get(dep.Spec, "replicas").(int); r < 2 {
 		t.Errorf("Deployment runs %d replicas; the point is several", r)
+	}
+	checkWorkload(t, objs, dep)
+	pdb, ok := objs["PodDisruptionBudget/coesync"]
+	if !ok {
+		t.Fatal("no PodDisruptionBudget coesync")
+	}
+	podLabels := labels(get(dep.Spec, "template", "metadata", "labels"))
+	if sel := labels(get(pdb.Spec, "selector", "matchLabels")); !matches(sel, podLabels) {
+		t.Errorf("PDB selector %v misses the server pods %v", sel, podLabels)
+	}
+	// The budget must leave room for a drain: minAvailable below replicas.
+	if min, ok := get(pdb.Spec, "minAvailable").(int); ok {
+		if r, _ := get(dep.Spec, "replicas").(int); min >= r {
+			t.Errorf("PDB minAvailable %d with %d replicas blocks every voluntary eviction", min, r)
+		}
+	}
+	jobs := 0
+	for id, o := range objs {
+		if o.Kind != "Job" {
+			continue
+		}
+		jobs++
+		jobPods := labels(get(o.Spec, "template", "metadata", "labels"))
+		if sel := labels(get(pdb.Spec, "selector", "matchLabels")); matches(sel, jobPods) {
+			t.Errorf("the PodDisruptionBudget selector %v also selects the pods of %s %v", sel, id, jobPods)
+		}
+	}
+	if jobs != 1 {
+		t.Errorf("%d migrate Jobs, want 1", jobs)
+	}
+	c := get(dep.Spec, "template", "spec", "containers", 0)
+	if v := envValue(c, "COESYNC_AUTO_MIGRATE"); v != "false" {
+		t.Errorf("replicas run with COESYNC_AUTO_MIGRATE=%q; the migrate Job migrates, they must not race it", v)
+	}
+	if get(dep.Spec, "template", "spec", "topologySpreadConstraints", 0, "topologyKey") != "kubernetes.io/hostname" {
+		t.Error("the replicas are not spread across nodes")
+	}
+}
+
+func TestSQLiteManifests(t *testing.T) {
+	objs := load(t, "sqlite/coesync.yaml", "secret.example.yaml")
+	sts, ok := objs["StatefulSet/coesync"]
+	if !ok {
+		t.Fatal("no StatefulSet coesync")
+	}
+	if r, _ := get(sts.Spec, "replicas").(int); r != 1 {
+		t.Errorf("SQLite StatefulSet runs %d replicas; SQLite has one writer", r)
+	}
+	checkWorkload(t, objs, sts)
+	for id, o := range objs {
+		if o.Kind == "Job" || o.Kind == "PodDisruptionBudget" || o.Kind == "Deployment" {
+			t.Errorf("SQLite mode renders %s", id)
+		}
+	}
+	c := get(sts.Spec, "template", "spec", "containers", 0)
+	if v := envValue(c, "COESYNC_DATABASE_URL"); !strings.HasPrefix(v, "/data/") {
+		t.Errorf("COESYNC_DATABASE_URL = %q, want a file on the /data volume", v)
+	}
+	mounted := false
+	for i := 0; get(c, "volumeMounts", i) != nil; i++ {
+		if get(c, "volumeMounts", i, "name") == "data" && get(c, "volumeMounts", i, "mountPath") == "/data" {
+			mounted = true
+		}
+	}
+	if !mounted || get(sts.Spec, "volumeClaimTemplates", 0, "metadata", "name") != "data" {
+		t.Error("the database is not on a persistent volume mounted at /data")
+	}
+	if v := envValue(c, "COESYNC_RULES_FILE"); v != "" {
+		t.Errorf("COESYNC_RULES_FILE set in env (%q); it comes from the ConfigMap", v)
+	}
+	if objs["ConfigMap/coesync"].Data["COESYNC_RULES_FILE"] != "/etc/coesync/rules.yaml" || objs["ConfigMap/coesync-files"].Data["rules.yaml"] == "" {
+		t.Error("the rules file is not mounted from a ConfigMap")
+	}
+	if _, ok := objs["PodMonitor/coesync"]; !ok {
+		t.Error("no PodMonitor although serviceMonitor.enabled")
+	}
+}
+
+func envValue(c any, name string) string {
+	for i := 0; get(c, "env", i) != nil; i++ {
+		if get(c, "env", i, "name") == name {
+			v, _ := get(c, "env", i, "value").(string)
+			return v
+		}
+	}
+	return ""
+}
+
+// checkWorkload checks what both modes share: the pods, their ports and
+// probes, what the Service and the Ingress expose, and every setting.
+func checkWorkload(t *testing.T, objs map[string]object, dep object) {
+	t.Helper()
+	wantAPI := map[string]string{"Deployment": "apps/v1", "StatefulSet": "apps/v1", "Service": "v1", "PodDisruptionBudget": "policy/v1",
+		"ConfigMap": "v1", "Secret": "v1", "Job": "batch/v1", "Ingress": "networking.k8s.io/v1",
+		"NetworkPolicy": "networking.k8s.io/v1", "PodMonitor": "monitoring.coreos.com/v1"}
+	for id, o := range objs {
+		if want, ok := wantAPI[o.Kind]; !ok || o.APIVersion != want {
+			t.Errorf("%s (%s): apiVersion %q, want %q", id, o.file, o.APIVersion, want)
+		}
 	}
 	podLabels := labels(get(dep.Spec, "template", "metadata", "labels"))
 	selector := labels(get(dep.Spec, "selector", "matchLabels"))
@@ -169,18 +259,16 @@ func TestManifests(t *testing.T) {
 	// the migrate Job's pod would otherwise receive webhooks it cannot
 	// serve and count towards the disruption budget.
 	svc := objs["Service/coesync"]
-	pdb := objs["PodDisruptionBudget/coesync"]
 	svcSel := labels(get(svc.Spec, "selector"))
-	pdbSel := labels(get(pdb.Spec, "selector", "matchLabels"))
-	if !matches(svcSel, podLabels) || !matches(pdbSel, podLabels) {
-		t.Errorf("Service %v or PDB %v selector misses the server pods %v", svcSel, pdbSel, podLabels)
+	if !matches(svcSel, podLabels) {
+		t.Errorf("Service selector %v misses the server pods %v", svcSel, podLabels)
 	}
 	for id, o := range objs {
 		if o.Kind != "Job" {
 			continue
 		}
 		jobPods := labels(get(o.Spec, "template", "metadata", "labels"))
-		for name, sel := range map[string]map[string]string{"Service": svcSel, "PodDisruptionBudget": pdbSel, "Deployment": selector} {
+		for name, sel := range map[string]map[string]string{"Service": svcSel, dep.Kind: selector} {
 			if matches(sel, jobPods) {
 				t.Errorf("the %s selector %v also selects the pods of %s %v", name, sel, id, jobPods)
 			}
@@ -225,12 +313,6 @@ func TestManifests(t *testing.T) {
 	}
 	if get(env["POD_IP"], "valueFrom", "fieldRef", "fieldPath") != "status.podIP" {
 		t.Errorf("POD_IP is not the downward API's status.podIP")
-	}
-	// The budget must leave room for a drain: minAvailable below replicas.
-	if min, ok := get(pdb.Spec, "minAvailable").(int); ok {
-		if r, _ := get(dep.Spec, "replicas").(int); min >= r {
-			t.Errorf("PDB minAvailable %d with %d replicas blocks every voluntary eviction", min, r)
-		}
 	}
 	// Config and secret keys are coesync settings, and secrets are in
 	// the Secret, not the ConfigMap.
