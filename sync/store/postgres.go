@@ -314,7 +314,7 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), classifyPg(err))
 	}
 	return dup, nil
 }
