@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coesync/coesync/connectors/github"
 	"github.com/coesync/coesync/connectors/pagerduty"
@@ -142,5 +143,31 @@ func TestWebhookAnswersUnstorable400AndStoreFailure503(t *testing.T) {
 		if w := post(s.Handler(), "/webhooks/pagerduty", pdEvent("evt-1"), nil); w.Code != tc.want {
 			t.Errorf("Submit error %q: %d, want %d", tc.err, w.Code, tc.want)
 		}
+	}
+}
+
+// GitHub's signature covers the body, not X-GitHub-Delivery: a captured
+// body sent again under a fresh delivery id is a duplicate, and its job is
+// not stored again.
+func TestGitHubReplayUnderAFreshDeliveryIDIsADuplicate(t *testing.T) {
+	h, st := webhookServer(t)
+	body := `{"action":"closed","repository":{"full_name":"acme/api"},"sender":{"login":"mallory"},` +
+		`"issue":{"id":1,"number":12,"title":"t","state":"closed","body":"<!-- coesync:action-item:OPS-2 -->"}}`
+	for i, tc := range []struct{ delivery, body, want string }{
+		{"72d3162e-cc78-11e3-81ab-4c9367dc0958", body, "accepted"},
+		{"0b2c5e7a-0000-11e3-81ab-4c9367dc0958", body, "duplicate"}, // the replay
+		{"1c3d6f8b-0000-11e3-81ab-4c9367dc0958", strings.Replace(body, `"t"`, `"t2"`, 1), "accepted"},
+	} {
+		w := post(h, "/webhooks/github", tc.body, map[string]string{"X-GitHub-Delivery": tc.delivery, "X-GitHub-Event": "issues"})
+		if w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), tc.want) {
+			t.Fatalf("delivery %d: %d %q, want 202 %s", i, w.Code, w.Body.String(), tc.want)
+		}
+	}
+	ds, err := st.RecentDeliveries(context.Background(), "github", "acme/api#12", time.Time{}, 10)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("stored %d deliveries (%v), want 2: the replay is not stored", len(ds), err)
+	}
+	if n, err := st.DispatchDeliveries(context.Background()); err != nil || n != 2 {
+		t.Fatalf("dispatched %d deliveries' jobs (%v), want 2", n, err)
 	}
 }

@@ -83,8 +83,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 			return nil, fmt.Errorf("store: clear leases of a previous run: %w", err)
 		}
 	}
-	if s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`); err != nil {
+	if s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs, content_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: prepare ingest: %w", err)
 	}
@@ -279,6 +279,9 @@ var sqliteMigrations = []string{
 	CREATE INDEX deliveries_received ON deliveries (received_at);
 	CREATE INDEX deliveries_pending ON deliveries (received_at) WHERE jobs IS NOT NULL;
 	CREATE INDEX deliveries_item ON deliveries (source, resource_id, received_at) WHERE source <> 'pagerduty';`,
+	// 5: a second deduplication key (Delivery.ContentKey, issue 13).
+	`ALTER TABLE deliveries ADD COLUMN content_key TEXT;
+	CREATE UNIQUE INDEX deliveries_content ON deliveries (source, content_key) WHERE content_key IS NOT NULL;`,
 }
 
 // migrate runs River's migrations then coesync's and returns the versions
@@ -400,6 +403,15 @@ func (s *SQLite) SyncIngested(context.Context) error {
 	return nil
 }
 
+// contentKey is the column value of d.ContentKey: NULL when unset, so
+// that deliveries without one never collide on it.
+func contentKey(d Delivery) *string {
+	if d.ContentKey == "" {
+		return nil
+	}
+	return &d.ContentKey
+}
+
 // ingestTx is Ingest's work inside tx.
 func (s *SQLite) ingestTx(ctx context.Context, tx *sql.Tx, ds []Delivery) ([]bool, error) {
 	dup := make([]bool, len(ds))
@@ -411,7 +423,7 @@ func (s *SQLite) ingestTx(ctx context.Context, tx *sql.Tx, ds []Delivery) ([]boo
 		if err != nil {
 			return nil, err
 		}
-		res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body, jobs)
+		res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body, jobs, contentKey(d))
 		if err != nil {
 			return nil, err
 		}

@@ -29,6 +29,12 @@ type Job struct {
 type Delivery struct {
 	Source     string // "pagerduty", "github", "jira"
 	ID         string // event id / delivery id: the deduplication key
+	// ContentKey, when set, is a second deduplication key: a delivery of
+	// the same source with a content key stored before is a duplicate
+	// too. GitHub's is the SHA-256 of the signed body, so that a captured
+	// body replayed under a fresh X-GitHub-Delivery (a header the
+	// signature does not cover) is not acted on again.
+	ContentKey string
 	EventType  string
 	ResourceID string // incident id, issue key, ...
 	ReceivedAt time.Time

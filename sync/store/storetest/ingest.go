@@ -89,3 +89,45 @@ func testIngestIsolatesPoisonedMember(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testIngestDeduplicatesOnContentKey: a delivery whose content key (the
+// GitHub body's hash) was stored before from the same source is a
+// duplicate under any id, in the same batch or a later one, and its jobs
+// are not stored; deliveries without a content key never collide on it.
+func testIngestDeduplicatesOnContentKey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	gh := func(id, key string) store.Delivery {
+		d := delivery(id, store.Job{Args: TestArgs{Key: id}})
+		d.Source, d.ContentKey = "github", key
+		return d
+	}
+	steps := []struct {
+		batch []store.Delivery
+		want  string
+	}{
+		{[]store.Delivery{gh("d1", "sha256:k1"), gh("d2", "sha256:k1"), gh("d3", "sha256:k2"), gh("d4", ""), gh("d5", "")}, "[false true false false false]"},
+		{[]store.Delivery{gh("d6", "sha256:k1"), gh("d7", "sha256:k3"), gh("d3", "sha256:k9")}, "[true false true]"},
+		// The same key from another source is another delivery.
+		{[]store.Delivery{delivery("p1"), func() store.Delivery { d := delivery("p2"); d.ContentKey = "sha256:k1"; return d }()}, "[false false]"},
+	}
+	for i, st := range steps {
+		dup, err := s.Ingest(ctx, st.batch)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if fmt.Sprint(dup) != st.want {
+			t.Fatalf("step %d: dup = %v, want %s", i, dup, st.want)
+		}
+	}
+	if _, err := s.DispatchDeliveries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.JobsOfKind(ctx, "storetest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// d1, d3, d4, d5 and d7: the replays' jobs never run.
+	if len(jobs) != 5 {
+		t.Fatalf("%d jobs, want 5 (one per new GitHub delivery)", len(jobs))
+	}
+}
