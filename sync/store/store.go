@@ -27,8 +27,8 @@ type Job struct {
 
 // Delivery is one webhook delivery as received.
 type Delivery struct {
-	Source     string // "pagerduty", "github", "jira"
-	ID         string // event id / delivery id: the deduplication key
+	Source string // "pagerduty", "github", "jira"
+	ID     string // event id / delivery id: the deduplication key
 	// ContentKey, when set, is a second deduplication key: a delivery of
 	// the same source with a content key stored before is a duplicate
 	// too. GitHub's is the SHA-256 of the signed body, so that a captured
