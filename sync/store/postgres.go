@@ -22,6 +22,8 @@ type Postgres struct {
 	queue[pgx.Tx]
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// retention is Options.Retention (Prune).
+	retention time.Duration
 }
 
 var _ Store = (*Postgres)(nil)
@@ -63,7 +65,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	s := &Postgres{pool: pool, log: opts.Logger, queue: queue[pgx.Tx]{worker: opts.Workers != nil}}
+	s := &Postgres{pool: pool, log: opts.Logger, retention: retentionOf(opts), queue: queue[pgx.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -84,6 +86,10 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		pool.Close()
 		return nil, err
 	}
+	if err := registerPrune(opts.Workers); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	cfg := riverConfig(opts, s.log)
 	// A job running longer than its timeout was cut off with its replica:
 	// hand it back a little after the timeout would have ended it.
@@ -95,6 +101,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
 	dispatchers.Store(s.river, s.DispatchDeliveries)
+	pruners.Store(s.river, func(ctx context.Context, now time.Time) (Pruned, error) { return s.Prune(ctx, now, s.retention) })
 	return s, nil
 }
 
@@ -560,6 +567,7 @@ func (s *Postgres) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 func (s *Postgres) Close() error {
 	if s.river != nil {
 		dispatchers.Delete(s.river)
+		pruners.Delete(s.river)
 	}
 	s.pool.Close()
 	return nil

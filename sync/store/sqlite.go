@@ -27,6 +27,8 @@ type SQLite struct {
 	path string
 	lock *os.File
 	log  *slog.Logger
+	// retention is Options.Retention (Prune).
+	retention time.Duration
 
 	// insertDelivery and dispatchWaiting are Ingest's statements, prepared
 	// once: parsing them for every batch showed in the ingest profile.
@@ -47,7 +49,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db, path: path, log: opts.Logger, queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
+	s := &SQLite{db: db, path: path, log: opts.Logger, retention: retentionOf(opts), queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -96,6 +98,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		s.Close()
 		return nil, err
 	}
+	if err := registerPrune(opts.Workers); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if opts.FetchPollInterval == 0 {
 		opts.FetchPollInterval = sqliteFetchPollInterval
 	}
@@ -105,6 +111,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
 	dispatchers.Store(s.river, s.DispatchDeliveries)
+	pruners.Store(s.river, func(ctx context.Context, now time.Time) (Pruned, error) { return s.Prune(ctx, now, s.retention) })
 	return s, nil
 }
 
@@ -118,6 +125,9 @@ const sqliteFetchPollInterval = 25 * time.Millisecond
 
 // openSQLiteDB opens the database/sql handle of the file at path.
 func openSQLiteDB(path string) (*sql.DB, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -141,10 +151,12 @@ func riverConfig(opts Options, log *slog.Logger) *river.Config {
 		// Completed jobs keep their unique key for a day, so a late
 		// duplicate delivery is refused by the queue as well as the store.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		// Failed jobs stay listed (coesync status, the weekly report) for a
-		// month, not River's default day.
-		CancelledJobRetentionPeriod: 30 * 24 * time.Hour,
-		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
+		// Failed jobs stay listed (coesync status, the weekly report) as
+		// long as delivery bodies (COESYNC_RETENTION), not River's default
+		// day. River's job cleaner (run by the elected leader) deletes
+		// finished jobs past these periods.
+		CancelledJobRetentionPeriod: retentionOf(opts),
+		DiscardedJobRetentionPeriod: retentionOf(opts),
 	}
 	if cfg.JobTimeout == 0 {
 		cfg.JobTimeout = 2 * time.Minute
@@ -166,9 +178,27 @@ func riverConfig(opts Options, log *slog.Logger) *river.Config {
 		// hand, say) is dispatched within a minute.
 		cfg.PeriodicJobs = append(slices.Clone(cfg.PeriodicJobs), river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return DispatchArgs{}, nil },
-			&river.PeriodicJobOpts{ID: "dispatch_deliveries"}))
+			&river.PeriodicJobOpts{ID: "dispatch_deliveries"}), prunePeriodically())
 	}
 	return cfg
+}
+
+// ownerOnly creates the database file 0600 if missing, and makes it and
+// an existing -wal and -shm 0600: they hold incident data and webhook
+// bodies. SQLite creates -wal and -shm with the mode of the database
+// file, so those made later are 0600 too.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: sqlite %s: make it owner-only: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func lockFile(path string) (*os.File, error) {
@@ -676,6 +706,7 @@ func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) 
 func (s *SQLite) Close() error {
 	if s.river != nil {
 		dispatchers.Delete(s.river)
+		pruners.Delete(s.river)
 	}
 	for _, st := range []*sql.Stmt{s.insertDelivery, s.dispatchWaiting} {
 		if st != nil {

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,4 +58,47 @@ func TestSQLiteSecondWorkerProcessRefused(t *testing.T) {
 		t.Fatalf("insert-only open: %v", err)
 	}
 	ro.Close()
+}
+
+// The database and its -wal and -shm hold incident data and webhook
+// bodies: 0600, for a new file and for one made readable by an older
+// version, whatever the umask.
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "coesync.db")
+	check := func(when string) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if m := fi.Mode().Perm(); m != 0o600 {
+				t.Errorf("%s: %s mode %o, want 600", when, filepath.Base(p), m)
+			}
+		}
+	}
+	s, err := store.OpenSQLite(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(context.Background(), []store.Delivery{{Source: "pagerduty", ID: "evt-1", ReceivedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	check("new store")
+	s.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Chmod(p, 0o644) // as an older coesync left them
+	}
+	s, err = store.OpenSQLite(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(context.Background(), []store.Delivery{{Source: "pagerduty", ID: "evt-2", ReceivedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened")
 }

@@ -201,4 +201,8 @@ type Options struct {
 	// coesync, or opening fails with ErrSchemaOutdated and the operator
 	// runs `coesync migrate`. The zero value migrates on open.
 	SkipMigrate bool
+	// Retention is how long delivery bodies and failed (cancelled,
+	// discarded) jobs are kept (COESYNC_RETENTION); zero means
+	// DefaultRetention. Deduplication keys are kept KeyRetention.
+	Retention time.Duration
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("IngestDeduplicates", func(t *testing.T) { testIngestDeduplicates(t, open(t)) })
 	t.Run("IngestEnqueuesOnlyNew", func(t *testing.T) { testIngestEnqueuesOnlyNew(t, open(t)) })
 	t.Run("IngestDeduplicatesOnContentKey", func(t *testing.T) { testIngestDeduplicatesOnContentKey(t, open(t)) })
+	t.Run("PruneKeepsKeysLongerThanBodies", func(t *testing.T) { testPruneKeepsKeysLongerThanBodies(t, open(t)) })
 	t.Run("IngestIsolatesPoisonedMember", func(t *testing.T) { testIngestIsolatesPoisonedMember(t, open(t)) })
 	t.Run("CommitterConcurrent", func(t *testing.T) {
 		s := open(t)
