@@ -109,6 +109,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if h, ok := s.Store.(interface{ WriteHealthy(context.Context) error }); ok && h.WriteHealthy(ctx) != nil {
+		http.Error(w, "store refuses writes", http.StatusServiceUnavailable)
+		return
+	}
 	io.WriteString(w, "ok\n")
 }
 

@@ -171,3 +171,24 @@ func TestGitHubReplayUnderAFreshDeliveryIDIsADuplicate(t *testing.T) {
 		t.Fatalf("dispatched %d deliveries' jobs (%v), want 2", n, err)
 	}
 }
+
+type writeFailingStore struct{ writeErr error }
+
+func (writeFailingStore) Ping(context.Context) error           { return nil }
+func (f writeFailingStore) WriteHealthy(context.Context) error { return f.writeErr }
+
+// /readyz fails while the store refuses writes, though it answers reads: a
+// full disk kept it at 200 while every webhook got 503.
+func TestReadyzFailsWhileWritesFail(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{{nil, http.StatusOK}, {errors.New("store: writes fail: disk full"), http.StatusServiceUnavailable}} {
+		s := &server.Server{Store: writeFailingStore{tc.err}, Log: slog.New(slog.DiscardHandler)}
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if w.Code != tc.want {
+			t.Errorf("write health %v: /readyz %d, want %d", tc.err, w.Code, tc.want)
+		}
+	}
+}

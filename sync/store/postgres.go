@@ -24,6 +24,7 @@ type Postgres struct {
 	log  *slog.Logger
 	// retention is Options.Retention (Prune).
 	retention time.Duration
+	health    writeHealth
 }
 
 var _ Store = (*Postgres)(nil)
@@ -329,6 +330,7 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 		_, err = s.river.InsertTx(ctx, tx, DispatchArgs{}, nil)
 		return err
 	})
+	s.health.record(classifyPg(err))
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), classifyPg(err))
 	}

@@ -29,6 +29,7 @@ type SQLite struct {
 	log  *slog.Logger
 	// retention is Options.Retention (Prune).
 	retention time.Duration
+	health    writeHealth
 
 	// insertDelivery and dispatchWaiting are Ingest's statements, prepared
 	// once: parsing them for every batch showed in the ingest profile.
@@ -369,6 +370,7 @@ func (s *SQLite) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 		dup, err = s.ingestTx(ctx, tx, ds)
 		return err
 	})
+	s.health.record(err)
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
 	}
@@ -407,6 +409,7 @@ func (s *SQLite) IngestUnsynced(ctx context.Context, ds []Delivery) (dup []bool,
 	} else {
 		tx.Rollback()
 	}
+	s.health.record(err)
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
 	}
@@ -418,7 +421,8 @@ func (s *SQLite) IngestUnsynced(ctx context.Context, ds []Delivery) (dup []bool,
 // removes it when its last connection closes, after syncing the database
 // file), the database file is synced instead. The file is opened each
 // time: a WAL made again after such a removal is another file.
-func (s *SQLite) SyncIngested(context.Context) error {
+func (s *SQLite) SyncIngested(context.Context) (err error) {
+	defer func() { s.health.record(err) }()
 	f, err := os.Open(s.path + "-wal")
 	if errors.Is(err, os.ErrNotExist) {
 		f, err = os.Open(s.path)
