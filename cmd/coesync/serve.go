@@ -106,7 +106,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if sz, ok := st.(interface{ Size(context.Context) (int64, error) }); ok {
+	if sz, ok := st.(store.Sizer); ok {
 		if n, err := sz.Size(ctx); err == nil {
 			fmt.Fprintf(stdout, "store size: %.1f MiB\n\n", float64(n)/(1<<20))
 		}

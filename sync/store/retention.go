@@ -167,6 +167,13 @@ func (s *Postgres) Prune(ctx context.Context, now time.Time, retention time.Dura
 			WHERE received_at < $1 AND jobs IS NULL LIMIT $2 FOR UPDATE SKIP LOCKED)`))
 }
 
+// Sizer is a store that can tell its size (both stores; coesync status).
+type Sizer interface {
+	Size(ctx context.Context) (int64, error)
+}
+
+var _, _ Sizer = (*SQLite)(nil), (*Postgres)(nil)
+
 // Size is the bytes the store takes on disk: the database file and its WAL.
 // Deleted rows leave free pages that SQLite reuses, so the file does not
 // shrink after a prune; it stops growing.
