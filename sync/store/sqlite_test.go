@@ -102,3 +102,40 @@ func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
 	}
 	check("reopened")
 }
+
+// A store running jobs prunes on its own: the prune_store job runs at
+// start (and hourly) and deletes what is past the retention.
+func TestSQLitePrunesPeriodically(t *testing.T) {
+	ctx := context.Background()
+	ws := river.NewWorkers()
+	river.AddWorker(ws, river.WorkFunc(func(context.Context, *river.Job[storetest.TestArgs]) error { return nil }))
+	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "coesync.db"),
+		store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond, Retention: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := store.Delivery{Source: "github", ID: "old", ResourceID: "acme/api#1", ReceivedAt: time.Now().Add(-30 * 24 * time.Hour), Body: []byte(`{}`)}
+	if _, err := s.Ingest(ctx, []store.Delivery{old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ds, err := s.RecentDeliveries(ctx, "github", "acme/api#1", time.Time{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			jobs, _ := s.JobsOfKind(ctx, "prune_store")
+			t.Fatalf("the 30-day-old delivery is still stored; prune_store jobs: %+v", jobs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
