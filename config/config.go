@@ -192,6 +192,10 @@ type Config struct {
 	// created within it makes the new one a recurrence (flagged, labelled
 	// coe-recurrence, counted in the weekly report).
 	RecurrenceWindow string `envconfig:"COESYNC_RECURRENCE_WINDOW" default:"90d"`
+	// Retention is how long webhook bodies and failed jobs are kept
+	// (at least 1d); deduplication keys are kept at least 7 days whatever
+	// it is. See RetentionDuration.
+	Retention string `envconfig:"COESYNC_RETENTION" default:"30d"`
 }
 
 // Defaults returns the configuration with every default of the table in
@@ -461,6 +465,9 @@ func (c Config) Validate() error {
 	if w := strings.TrimSpace(c.RecurrenceWindow); w == "" || badWindow(w) {
 		p.addf("COESYNC_RECURRENCE_WINDOW", "want a duration such as 90d or 12w, got %s", quote(c.RecurrenceWindow))
 	}
+	if w := strings.TrimSpace(c.Retention); w == "" || badWindow(w) || c.RetentionDuration() < 24*time.Hour {
+		p.addf("COESYNC_RETENTION", "want a duration of at least 1d such as 30d or 8w, got %s", quote(c.Retention))
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		p.addf("COESYNC_LOG_LEVEL", "want debug, info, warn or error, got %s", quote(c.LogLevel))
@@ -511,6 +518,16 @@ func (c Config) RecurrenceWindowDuration() time.Duration {
 		return d
 	}
 	return 90 * 24 * time.Hour
+}
+
+// RetentionDuration is COESYNC_RETENTION (30 days if invalid; Validate
+// reports that).
+func (c Config) RetentionDuration() time.Duration {
+	if w := strings.TrimSpace(c.Retention); w != "" && !badWindow(w) {
+		d, _ := parseDays(w)
+		return d
+	}
+	return 30 * 24 * time.Hour
 }
 
 // SlogLevel returns LogLevel as a slog.Level (info if invalid).

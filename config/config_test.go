@@ -108,6 +108,7 @@ func TestLoadDefaults(t *testing.T) {
 		ReminderInterval:        168 * time.Hour,
 		ChangeWindow:            "24h",
 		RecurrenceWindow:        "90d",
+		Retention:               "30d",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -210,6 +211,7 @@ func TestLoadEverything(t *testing.T) {
 		ReminderInterval:        168 * time.Hour,
 		ChangeWindow:            "24h",
 		RecurrenceWindow:        "90d",
+		Retention:               "30d",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)

@@ -112,3 +112,22 @@ func TestChangeAndRecurrenceWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestRetention(t *testing.T) {
+	c := config.Defaults()
+	if c.RetentionDuration().Hours() != 30*24 {
+		t.Fatalf("default retention %s, want 30d", c.RetentionDuration())
+	}
+	c.Retention = "8w"
+	if c.RetentionDuration().Hours() != 56*24 {
+		t.Fatalf("8w: %s", c.RetentionDuration())
+	}
+	for _, bad := range []string{"", "forever", "12h"} {
+		c := config.Defaults()
+		c.Retention = bad
+		want := `COESYNC_RETENTION: want a duration of at least 1d such as 30d or 8w, got "` + bad + `"`
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", bad, err, want)
+		}
+	}
+}

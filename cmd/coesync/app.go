@@ -167,7 +167,8 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	if err != nil {
 		return nil, err
 	}
-	sopts := store.Options{Logger: log, MaxWorkers: cfg.Workers, FetchPollInterval: o.pollInterval, JobTimeout: cfg.JobTimeout}
+	sopts := store.Options{Logger: log, MaxWorkers: cfg.Workers, FetchPollInterval: o.pollInterval, JobTimeout: cfg.JobTimeout,
+		Retention: cfg.RetentionDuration()}
 
 	// Action items need GitHub; without a token coesync drafts COEs only.
 	var syncer *engine.ItemSyncer

@@ -108,6 +108,7 @@ func TestBadWebhookInputIsRejectedAndHarmless(t *testing.T) {
 	ghBody := []byte(`{"action":"edited","issue":{"number":7,"title":"[OPS-1] x","state":"open",` +
 		`"body":"<!-- coesync:action-item:OPS-2 -->"},"repository":{"full_name":"` + demoRepo + `"},"sender":{"login":"octocat"}}`)
 	ghOther := bytes.Replace(ghBody, []byte(`"number":7`), []byte(`"number":8`), 1)
+	ghStar := bytes.Replace(ghBody, []byte(`"edited"`), []byte(`"created"`), 1)
 	jiraBody := []byte(`{"timestamp":1763625600000,"webhookEvent":"jira:issue_updated","issue":{"key":"OPS-2","fields":{"parent":{"key":"OPS-1"},"labels":[]}},"changelog":{"items":[{"field":"status","fieldId":"status"}]}}`)
 	jiraOther := bytes.Replace(jiraBody, []byte("OPS-2"), []byte("OPS-3"), 1)
 
@@ -196,7 +197,10 @@ func TestBadWebhookInputIsRejectedAndHarmless(t *testing.T) {
 		gh("JSON, not an issues event", "issues", notEnvelope, ghSign(demoGHSecret, notEnvelope), 400),
 		gh("no event header", "", ghBody, ghSign(demoGHSecret, ghBody), 400),
 		with(gh("no delivery header", "issues", ghBody, ghSign(demoGHSecret, ghBody), 400), func(r *row) { delete(r.header, "X-GitHub-Delivery") }),
-		stored(gh("unknown event type", "star", ghBody, ghSign(demoGHSecret, ghBody), 202)),
+		// Another body: ghBody under a fresh delivery id would be a replay
+		// of this one (deduplicated on the body's hash), and the control
+		// below sends ghBody.
+		stored(gh("unknown event type", "star", ghStar, ghSign(demoGHSecret, ghStar), 202)),
 		stored(gh("unknown issues action", "issues", bytes.Replace(ghBody, []byte(`"edited"`), []byte(`"labeled"`), 1),
 			ghSign(demoGHSecret, bytes.Replace(ghBody, []byte(`"edited"`), []byte(`"labeled"`), 1)), 202)),
 		gh("deeply nested", "issues", deep, ghSign(demoGHSecret, deep), 400),

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -440,6 +441,9 @@ func TestMissingTransitionIsVisible(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), it.JiraKey) || !strings.Contains(out.String(), "no Jira transition") {
 		t.Errorf("coesync status does not show the problem:\n%s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^store size: [0-9.]+ MiB$`).MatchString(out.String()) {
+		t.Errorf("coesync status does not show the store size:\n%s", out.String())
 	}
 }
 

@@ -113,6 +113,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if sz, ok := st.(store.Sizer); ok {
+		if n, err := sz.Size(ctx); err == nil {
+			fmt.Fprintf(stdout, "store size: %.1f MiB\n\n", float64(n)/(1<<20))
+		}
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	if len(jobs) == 0 {
 		fmt.Fprintln(tw, "no failed or waiting jobs")

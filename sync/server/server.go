@@ -171,6 +171,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if h, ok := s.Store.(interface{ WriteHealthy(context.Context) error }); ok && h.WriteHealthy(ctx) != nil {
+		http.Error(w, "store refuses writes", http.StatusServiceUnavailable)
+		return
+	}
 	io.WriteString(w, "ok\n")
 }
 
@@ -290,7 +294,16 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 			return
 		}
 		d.Source, d.ReceivedAt, d.Body = src.Name, s.now(), bytes.Clone(body)
+		if err := store.CheckDelivery(d); err != nil { // ids that would collide or poison a batch
+			s.reject(w, src, http.StatusBadRequest, "rejected_malformed", "malformed webhook: "+err.Error())
+			return
+		}
 		dup, err := s.Ingest.Submit(r.Context(), d)
+		if errors.Is(err, store.ErrUnstorable) {
+			// It fails the same way every time: a 5xx would be retried for hours.
+			s.reject(w, src, http.StatusBadRequest, "rejected_unstorable", err.Error())
+			return
+		}
 		if err != nil {
 			// Our failure, not the sender's: a 5xx makes it retry.
 			s.count(src, "error")

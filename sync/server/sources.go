@@ -35,7 +35,10 @@ func GitHub(verify func(header string, body []byte) error,
 			if err != nil {
 				return store.Delivery{}, err
 			}
-			d := store.Delivery{ID: delivery, EventType: event}
+			// The signature covers the body only: the same signed body
+			// under another delivery id is a replay, not a new event.
+			h := sha256.Sum256(body)
+			d := store.Delivery{ID: delivery, EventType: event, ContentKey: "sha256:" + hex.EncodeToString(h[:])}
 			if !relevant {
 				return d, nil
 			}

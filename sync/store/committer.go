@@ -121,7 +121,11 @@ func newCommitter(ingest func(context.Context, []Delivery) ([]bool, error), sync
 	return c
 }
 
-// Submit stores d durably and reports whether it was a duplicate.
+// Submit stores d durably and reports whether it was a duplicate. A
+// delivery the database refuses fails with an error wrapping
+// ErrUnstorable, and only it: the others of its batch are stored.
+// Callers check deliveries with CheckDelivery first (the server does, at
+// parse time), so that such a delivery rarely costs a batch a retry.
 func (c *Committer) Submit(ctx context.Context, d Delivery) (dup bool, err error) {
 	c.mu.RLock()
 	if c.closed {
@@ -221,25 +225,74 @@ func (c *Committer) run() {
 		for _, r := range batch {
 			ds = append(ds, r.d)
 		}
-		// The batch is committed with a background context: callers that
-		// gave up still had their delivery accepted into this batch.
-		dups, err := c.ingest(context.Background(), ds)
-		if c.observe != nil {
-			c.observe(len(batch))
+		c.commit(batch, ds)
+	}
+}
+
+// commit ingests a batch and answers the callers whose delivery failed;
+// the others are answered now, or after the sync when pipelined.
+func (c *Committer) commit(batch []*commitReq, ds []Delivery) {
+	// The batch is committed with a background context: callers that
+	// gave up still had their delivery accepted into this batch.
+	dups, errs := IngestIsolated(context.Background(), c.ingest, ds)
+	if c.observe != nil {
+		c.observe(len(batch))
+	}
+	stored := batch[:0:0]
+	for i, r := range batch {
+		r.dup, r.err = dups[i], nil
+		if errs != nil {
+			r.err = errs[i]
 		}
-		for i, r := range batch {
-			r.err = err
-			if err == nil {
-				r.dup = dups[i]
-			}
-			if c.sync == nil || err != nil {
-				r.ok <- struct{}{}
-			}
-		}
-		if c.sync != nil && err == nil {
-			c.synced <- batch
+		if c.sync == nil || r.err != nil {
+			r.ok <- struct{}{}
+		} else {
+			stored = append(stored, r)
 		}
 	}
+	if len(stored) > 0 {
+		c.synced <- stored
+	}
+}
+
+// IngestIsolated ingests ds in one transaction (ingest is Store.Ingest or
+// UnsyncedIngester.IngestUnsynced) and returns dup[i] and, when any
+// delivery failed, errs[i] (nil errs: all stored). A transaction is all or
+// nothing, so one delivery the database refuses would fail them all: a
+// failed batch is tried again one delivery at a time, and only those that
+// fail alone get an error. Two failures in a row that are not about the
+// data (ErrUnstorable) mean the store itself is failing (down, disk full):
+// the rest get that error without a transaction each, which would only
+// hold the next batches up.
+func IngestIsolated(ctx context.Context, ingest func(context.Context, []Delivery) ([]bool, error), ds []Delivery) (dup []bool, errs []error) {
+	dup, err := ingest(ctx, ds)
+	if err == nil {
+		return dup, nil
+	}
+	dup, errs = make([]bool, len(ds)), make([]error, len(ds))
+	if len(ds) == 1 {
+		errs[0] = err
+		return dup, errs
+	}
+	inARow := 0
+	for i := range ds {
+		if inARow >= 2 {
+			errs[i] = err
+			continue
+		}
+		one, oneErr := ingest(ctx, ds[i:i+1])
+		errs[i] = oneErr
+		switch {
+		case oneErr == nil:
+			dup[i], inARow = one[0], 0
+		case errors.Is(oneErr, ErrUnstorable):
+			inARow = 0
+		default:
+			inARow++
+			err = oneErr
+		}
+	}
+	return dup, errs
 }
 
 // runSync makes committed batches durable and answers their callers: one

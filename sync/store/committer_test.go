@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,5 +117,151 @@ func TestPipelinedCommitterAnswersAfterTheSync(t *testing.T) {
 	// Batches that piled up during the held sync share the next one.
 	if f.syncs > 3 {
 		t.Errorf("%d syncs for 20 deliveries in batches of 8 behind one held sync; want at most 3", f.syncs)
+	}
+}
+
+// poisonIngest fails every batch holding a delivery whose id starts with
+// "poison" (with ErrUnstorable, as PostgreSQL's refusal of NUL is
+// classified, unless plain), as a transaction is all or nothing.
+type poisonIngest struct {
+	mu     sync.Mutex
+	calls  []int // batch sizes, in order
+	stored []string
+	plain  bool  // fail with an error that is not about the data
+	down   error // when set, every call fails with it
+}
+
+func (p *poisonIngest) ingest(_ context.Context, ds []Delivery) ([]bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, len(ds))
+	if p.down != nil {
+		return nil, p.down
+	}
+	for _, d := range ds {
+		if strings.HasPrefix(d.ID, "poison") {
+			if p.plain {
+				return nil, errors.New("store: ingest: something about this row")
+			}
+			return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), &unstorableError{code: "22021", cause: errors.New("invalid byte sequence")})
+		}
+	}
+	dup := make([]bool, len(ds))
+	for i, d := range ds {
+		dup[i] = slices.Contains(p.stored, d.ID)
+		if !dup[i] {
+			p.stored = append(p.stored, d.ID)
+		}
+	}
+	return dup, nil
+}
+
+// batchOf builds the requests of one batch, as run() hands them to commit.
+func batchOf(ids ...string) ([]*commitReq, []Delivery) {
+	var reqs []*commitReq
+	var ds []Delivery
+	for _, id := range ids {
+		d := Delivery{Source: "pagerduty", ID: id}
+		reqs = append(reqs, &commitReq{d: d, ok: make(chan struct{}, 1)})
+		ds = append(ds, d)
+	}
+	return reqs, ds
+}
+
+// One delivery the database refuses fails its batch's transaction; the
+// others are tried again alone and stored, and only the offender gets the
+// error, marked unstorable (the server answers it 400, the rest 202).
+func TestCommitterIsolatesTheMemberThatFailsTheBatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		plain     bool
+		wantKind  error // the offender's error matches it
+		wantCalls []int
+	}{
+		{"refused data: unstorable", false, ErrUnstorable, []int{5, 1, 1, 1, 1, 1}},
+		{"an error not classified: still isolated", true, nil, []int{5, 1, 1, 1, 1, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &poisonIngest{plain: tc.plain}
+			c := &Committer{ingest: p.ingest}
+			batch, ds := batchOf("evt-1", "evt-2", "poison", "evt-3", "evt-1")
+			c.commit(batch, ds)
+			for i, r := range batch {
+				select {
+				case <-r.ok:
+				default:
+					t.Fatalf("request %d not answered", i)
+				}
+				if (r.err != nil) != (i == 2) {
+					t.Errorf("request %d (%s): err = %v; want an error for the poisoned one only", i, ds[i].ID, r.err)
+				}
+			}
+			if tc.wantKind != nil && !errors.Is(batch[2].err, tc.wantKind) {
+				t.Errorf("offender's error %v is not %v", batch[2].err, tc.wantKind)
+			}
+			if tc.wantKind == nil && errors.Is(batch[2].err, ErrUnstorable) {
+				t.Errorf("offender's error %v claims unstorable; the store did not say so", batch[2].err)
+			}
+			if !batch[4].dup || batch[0].dup || batch[1].dup || batch[3].dup {
+				t.Errorf("dups = %v %v _ %v %v; want only the repeated evt-1", batch[0].dup, batch[1].dup, batch[3].dup, batch[4].dup)
+			}
+			if !slices.Equal(p.stored, []string{"evt-1", "evt-2", "evt-3"}) {
+				t.Errorf("stored %v, want evt-1 evt-2 evt-3", p.stored)
+			}
+			if !slices.Equal(p.calls, tc.wantCalls) {
+				t.Errorf("ingest calls %v, want %v", p.calls, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// When the store itself fails (down, disk full), every member fails alone
+// too: after two such failures in a row the rest get the error without a
+// transaction each, so a broken store does not cost 256 of them a batch.
+func TestCommitterGivesUpOnEachWhenTheStoreFails(t *testing.T) {
+	down := errors.New("store: ingest: connection refused")
+	p := &poisonIngest{down: down}
+	c := &Committer{ingest: p.ingest}
+	batch, ds := batchOf("a", "b", "c", "d", "e", "f")
+	c.commit(batch, ds)
+	for i, r := range batch {
+		<-r.ok
+		if !errors.Is(r.err, down) {
+			t.Errorf("request %d: err = %v, want %v", i, r.err, down)
+		}
+	}
+	if !slices.Equal(p.calls, []int{6, 1, 1}) {
+		t.Errorf("ingest calls %v, want the batch then two alone", p.calls)
+	}
+}
+
+// Pipelined, the offender is answered at once and only the stored members
+// wait for the sync.
+func TestPipelinedCommitterSyncsOnlyTheStoredMembers(t *testing.T) {
+	p := &poisonIngest{}
+	c := &Committer{ingest: p.ingest, sync: func(context.Context) error { return nil }, synced: make(chan []*commitReq, 1)}
+	batch, ds := batchOf("evt-1", "poison", "evt-2")
+	c.commit(batch, ds)
+	select {
+	case <-batch[1].ok:
+	default:
+		t.Fatal("the offender waits for a sync its delivery is not in")
+	}
+	var got []*commitReq
+	select {
+	case got = <-c.synced:
+	default:
+		t.Fatal("nothing handed to the sync")
+	}
+	if len(got) != 2 || got[0] != batch[0] || got[1] != batch[2] {
+		t.Fatalf("handed %d requests to the sync, want evt-1 and evt-2", len(got))
+	}
+	for _, i := range []int{0, 2} {
+		select {
+		case <-batch[i].ok:
+			t.Fatalf("request %d answered before its sync", i)
+		default:
+		}
 	}
 }

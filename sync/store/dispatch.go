@@ -80,7 +80,7 @@ func encodeJobs(jobs []Job) ([]byte, error) {
 	for i, j := range jobs {
 		args, err := json.Marshal(j.Args)
 		if err != nil {
-			return nil, fmt.Errorf("encode %s job: %w", j.Args.Kind(), err)
+			return nil, fmt.Errorf("%w: encode %s job: %w", ErrUnstorable, j.Args.Kind(), err)
 		}
 		if _, ok := jobTypes.Load(j.Args.Kind()); !ok {
 			RegisterJobArgs(j.Args)

@@ -22,6 +22,9 @@ type Postgres struct {
 	queue[pgx.Tx]
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// retention is Options.Retention (Prune).
+	retention time.Duration
+	health    writeHealth
 }
 
 var _ Store = (*Postgres)(nil)
@@ -63,7 +66,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	s := &Postgres{pool: pool, log: opts.Logger, queue: queue[pgx.Tx]{worker: opts.Workers != nil}}
+	s := &Postgres{pool: pool, log: opts.Logger, retention: retentionOf(opts), queue: queue[pgx.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -84,6 +87,10 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		pool.Close()
 		return nil, err
 	}
+	if err := registerPrune(opts.Workers); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	cfg := riverConfig(opts, s.log)
 	// A job running longer than its timeout was cut off with its replica:
 	// hand it back a little after the timeout would have ended it.
@@ -95,6 +102,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Postgres, err
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
 	dispatchers.Store(s.river, s.DispatchDeliveries)
+	pruners.Store(s.river, func(ctx context.Context, now time.Time) (Pruned, error) { return s.Prune(ctx, now, s.retention) })
 	return s, nil
 }
 
@@ -173,6 +181,9 @@ var postgresMigrations = []string{
 	`ALTER TABLE deliveries ADD COLUMN jobs bytea;
 	CREATE INDEX deliveries_pending ON deliveries (received_at) WHERE jobs IS NOT NULL;
 	CREATE INDEX deliveries_item ON deliveries (source, resource_id, received_at) WHERE source <> 'pagerduty';`,
+	// 4: a second deduplication key (Delivery.ContentKey, issue 13).
+	`ALTER TABLE deliveries ADD COLUMN content_key text;
+	CREATE UNIQUE INDEX deliveries_content ON deliveries (source, content_key) WHERE content_key IS NOT NULL;`,
 }
 
 // migrate runs River's migrations then coesync's, each version in its own
@@ -261,8 +272,10 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 	n := len(ds)
 	sources, ids, types, resources := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	received, bodies, jobs := make([]time.Time, n), make([][]byte, n), make([][]byte, n)
+	contents := make([]*string, n)
 	for i, d := range ds {
 		sources[i], ids[i], types[i], resources[i] = d.Source, d.ID, d.EventType, d.ResourceID
+		contents[i] = contentKey(d)
 		received[i], bodies[i] = d.ReceivedAt, d.Body
 		var err error
 		if jobs[i], err = encodeJobs(d.Jobs); err != nil {
@@ -272,14 +285,18 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 	type key struct{ source, id string }
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// DISTINCT ON keeps the first of the copies inside the batch; the
-		// others, like deliveries stored before, are duplicates.
-		rows, err := tx.Query(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs)
-			SELECT DISTINCT ON (source, id) source, id, event_type, resource_id, received_at, body, jobs
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bytea[])
-				WITH ORDINALITY AS d(source, id, event_type, resource_id, received_at, body, jobs, ord)
-			ORDER BY source, id, ord
+		// others, like deliveries stored before, are duplicates. Rows are
+		// inserted in batch order, so of two with one content key the
+		// first is stored (ON CONFLICT DO NOTHING skips the second).
+		rows, err := tx.Query(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs, content_key)
+			SELECT source, id, event_type, resource_id, received_at, body, jobs, content_key FROM (
+				SELECT DISTINCT ON (source, id) source, id, event_type, resource_id, received_at, body, jobs, content_key, ord
+				FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bytea[], $8::text[])
+					WITH ORDINALITY AS d(source, id, event_type, resource_id, received_at, body, jobs, content_key, ord)
+				ORDER BY source, id, ord) first
+			ORDER BY ord
 			ON CONFLICT DO NOTHING
-			RETURNING source, id, jobs IS NOT NULL`, sources, ids, types, resources, received, bodies, jobs)
+			RETURNING source, id, jobs IS NOT NULL`, sources, ids, types, resources, received, bodies, jobs, contents)
 		if err != nil {
 			return err
 		}
@@ -313,8 +330,9 @@ func (s *Postgres) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 		_, err = s.river.InsertTx(ctx, tx, DispatchArgs{}, nil)
 		return err
 	})
+	s.health.record(classifyPg(err))
 	if err != nil {
-		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
+		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), classifyPg(err))
 	}
 	return dup, nil
 }
@@ -551,6 +569,7 @@ func (s *Postgres) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 func (s *Postgres) Close() error {
 	if s.river != nil {
 		dispatchers.Delete(s.river)
+		pruners.Delete(s.river)
 	}
 	s.pool.Close()
 	return nil

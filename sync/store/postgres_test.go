@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,5 +155,20 @@ func TestPostgresTwoReplicas(t *testing.T) {
 	openPostgres(t, dsn)
 	if err := stores[0].Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// PostgreSQL refuses NUL in text: the refusal is marked ErrUnstorable (the
+// server answers 400, PagerDuty stops retrying) and names no value.
+func TestPostgresRefusalOfDataIsUnstorable(t *testing.T) {
+	s := openPostgres(t, postgresDB(t))
+	d := store.Delivery{Source: "pagerduty", ID: "evt-\x00", EventType: "incident.resolved", ResourceID: "P1",
+		ReceivedAt: time.Now(), Body: []byte(`{}`)}
+	_, err := s.Ingest(context.Background(), []store.Delivery{d})
+	if !errors.Is(err, store.ErrUnstorable) {
+		t.Fatalf("Ingest of a NUL id: %v, want ErrUnstorable", err)
+	}
+	if !strings.Contains(err.Error(), "SQLSTATE 22021") || strings.Contains(err.Error(), "evt-") {
+		t.Errorf("message %q: want the SQLSTATE and no value", err)
 	}
 }

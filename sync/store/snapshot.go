@@ -94,14 +94,14 @@ var _ Loader = (*Postgres)(nil)
 func (s *SQLite) Dump(ctx context.Context) (Snapshot, error) {
 	snap := Snapshot{State: map[string]string{}}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT source, id, event_type, resource_id, received_at, body, jobs FROM deliveries ORDER BY received_at, source, id`)
+		rows, err := tx.QueryContext(ctx, `SELECT source, id, event_type, resource_id, received_at, body, jobs, COALESCE(content_key, '') FROM deliveries ORDER BY received_at, source, id`)
 		if err != nil {
 			return fmt.Errorf("deliveries: %w", err)
 		}
 		for rows.Next() {
 			var d Delivery
 			var at int64
-			if err := rows.Scan(&d.Source, &d.ID, &d.EventType, &d.ResourceID, &at, &d.Body, &d.pending); err != nil {
+			if err := rows.Scan(&d.Source, &d.ID, &d.EventType, &d.ResourceID, &at, &d.Body, &d.pending, &d.ContentKey); err != nil {
 				rows.Close()
 				return fmt.Errorf("deliveries: %w", err)
 			}
@@ -262,10 +262,10 @@ func (s *Postgres) Load(ctx context.Context, snap Snapshot, force bool) error {
 			}
 			return nil
 		}
-		if err := copyRows("deliveries", []string{"source", "id", "event_type", "resource_id", "received_at", "body", "jobs"},
+		if err := copyRows("deliveries", []string{"source", "id", "event_type", "resource_id", "received_at", "body", "jobs", "content_key"},
 			len(snap.Deliveries), func(i int) []any {
 				d := snap.Deliveries[i]
-				return []any{d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt, d.Body, d.pending}
+				return []any{d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt, d.Body, d.pending, contentKey(d)}
 			}); err != nil {
 			return err
 		}

@@ -27,6 +27,9 @@ type SQLite struct {
 	path string
 	lock *os.File
 	log  *slog.Logger
+	// retention is Options.Retention (Prune).
+	retention time.Duration
+	health    writeHealth
 
 	// insertDelivery and dispatchWaiting are Ingest's statements, prepared
 	// once: parsing them for every batch showed in the ingest profile.
@@ -47,7 +50,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db, path: path, log: opts.Logger, queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
+	s := &SQLite{db: db, path: path, log: opts.Logger, retention: retentionOf(opts), queue: queue[*sql.Tx]{worker: opts.Workers != nil}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -83,8 +86,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 			return nil, fmt.Errorf("store: clear leases of a previous run: %w", err)
 		}
 	}
-	if s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`); err != nil {
+	if s.insertDelivery, err = db.PrepareContext(ctx, `INSERT INTO deliveries (source, id, event_type, resource_id, received_at, body, jobs, content_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: prepare ingest: %w", err)
 	}
@@ -93,6 +96,10 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		return nil, fmt.Errorf("store: prepare ingest: %w", err)
 	}
 	if err := registerDispatch(opts.Workers); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := registerPrune(opts.Workers); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -105,6 +112,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*SQLite, error)
 		return nil, fmt.Errorf("store: job queue: %w", err)
 	}
 	dispatchers.Store(s.river, s.DispatchDeliveries)
+	pruners.Store(s.river, func(ctx context.Context, now time.Time) (Pruned, error) { return s.Prune(ctx, now, s.retention) })
 	return s, nil
 }
 
@@ -118,6 +126,9 @@ const sqliteFetchPollInterval = 25 * time.Millisecond
 
 // openSQLiteDB opens the database/sql handle of the file at path.
 func openSQLiteDB(path string) (*sql.DB, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -141,10 +152,12 @@ func riverConfig(opts Options, log *slog.Logger) *river.Config {
 		// Completed jobs keep their unique key for a day, so a late
 		// duplicate delivery is refused by the queue as well as the store.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
-		// Failed jobs stay listed (coesync status, the weekly report) for a
-		// month, not River's default day.
-		CancelledJobRetentionPeriod: 30 * 24 * time.Hour,
-		DiscardedJobRetentionPeriod: 30 * 24 * time.Hour,
+		// Failed jobs stay listed (coesync status, the weekly report) as
+		// long as delivery bodies (COESYNC_RETENTION), not River's default
+		// day. River's job cleaner (run by the elected leader) deletes
+		// finished jobs past these periods.
+		CancelledJobRetentionPeriod: retentionOf(opts),
+		DiscardedJobRetentionPeriod: retentionOf(opts),
 	}
 	if cfg.JobTimeout == 0 {
 		cfg.JobTimeout = 2 * time.Minute
@@ -166,9 +179,27 @@ func riverConfig(opts Options, log *slog.Logger) *river.Config {
 		// hand, say) is dispatched within a minute.
 		cfg.PeriodicJobs = append(slices.Clone(cfg.PeriodicJobs), river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 			func() (river.JobArgs, *river.InsertOpts) { return DispatchArgs{}, nil },
-			&river.PeriodicJobOpts{ID: "dispatch_deliveries"}))
+			&river.PeriodicJobOpts{ID: "dispatch_deliveries"}), prunePeriodically())
 	}
 	return cfg
+}
+
+// ownerOnly creates the database file 0600 if missing, and makes it and
+// an existing -wal and -shm 0600: they hold incident data and webhook
+// bodies. SQLite creates -wal and -shm with the mode of the database
+// file, so those made later are 0600 too.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: sqlite %s: make it owner-only: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func lockFile(path string) (*os.File, error) {
@@ -279,6 +310,9 @@ var sqliteMigrations = []string{
 	CREATE INDEX deliveries_received ON deliveries (received_at);
 	CREATE INDEX deliveries_pending ON deliveries (received_at) WHERE jobs IS NOT NULL;
 	CREATE INDEX deliveries_item ON deliveries (source, resource_id, received_at) WHERE source <> 'pagerduty';`,
+	// 5: a second deduplication key (Delivery.ContentKey, issue 13).
+	`ALTER TABLE deliveries ADD COLUMN content_key TEXT;
+	CREATE UNIQUE INDEX deliveries_content ON deliveries (source, content_key) WHERE content_key IS NOT NULL;`,
 }
 
 // migrate runs River's migrations then coesync's and returns the versions
@@ -336,6 +370,7 @@ func (s *SQLite) Ingest(ctx context.Context, ds []Delivery) ([]bool, error) {
 		dup, err = s.ingestTx(ctx, tx, ds)
 		return err
 	})
+	s.health.record(err)
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
 	}
@@ -374,6 +409,7 @@ func (s *SQLite) IngestUnsynced(ctx context.Context, ds []Delivery) (dup []bool,
 	} else {
 		tx.Rollback()
 	}
+	s.health.record(err)
 	if err != nil {
 		return nil, fmt.Errorf("store: ingest %d deliveries: %w", len(ds), err)
 	}
@@ -385,7 +421,8 @@ func (s *SQLite) IngestUnsynced(ctx context.Context, ds []Delivery) (dup []bool,
 // removes it when its last connection closes, after syncing the database
 // file), the database file is synced instead. The file is opened each
 // time: a WAL made again after such a removal is another file.
-func (s *SQLite) SyncIngested(context.Context) error {
+func (s *SQLite) SyncIngested(context.Context) (err error) {
+	defer func() { s.health.record(err) }()
 	f, err := os.Open(s.path + "-wal")
 	if errors.Is(err, os.ErrNotExist) {
 		f, err = os.Open(s.path)
@@ -400,6 +437,15 @@ func (s *SQLite) SyncIngested(context.Context) error {
 	return nil
 }
 
+// contentKey is the column value of d.ContentKey: NULL when unset, so
+// that deliveries without one never collide on it.
+func contentKey(d Delivery) *string {
+	if d.ContentKey == "" {
+		return nil
+	}
+	return &d.ContentKey
+}
+
 // ingestTx is Ingest's work inside tx.
 func (s *SQLite) ingestTx(ctx context.Context, tx *sql.Tx, ds []Delivery) ([]bool, error) {
 	dup := make([]bool, len(ds))
@@ -411,7 +457,7 @@ func (s *SQLite) ingestTx(ctx context.Context, tx *sql.Tx, ds []Delivery) ([]boo
 		if err != nil {
 			return nil, err
 		}
-		res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body, jobs)
+		res, err := stmt.ExecContext(ctx, d.Source, d.ID, d.EventType, d.ResourceID, d.ReceivedAt.UnixMilli(), d.Body, jobs, contentKey(d))
 		if err != nil {
 			return nil, err
 		}
@@ -664,6 +710,7 @@ func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) 
 func (s *SQLite) Close() error {
 	if s.river != nil {
 		dispatchers.Delete(s.river)
+		pruners.Delete(s.river)
 	}
 	for _, st := range []*sql.Stmt{s.insertDelivery, s.dispatchWaiting} {
 		if st != nil {

@@ -27,8 +27,14 @@ type Job struct {
 
 // Delivery is one webhook delivery as received.
 type Delivery struct {
-	Source     string // "pagerduty", "github", "jira"
-	ID         string // event id / delivery id: the deduplication key
+	Source string // "pagerduty", "github", "jira"
+	ID     string // event id / delivery id: the deduplication key
+	// ContentKey, when set, is a second deduplication key: a delivery of
+	// the same source with a content key stored before is a duplicate
+	// too. GitHub's is the SHA-256 of the signed body, so that a captured
+	// body replayed under a fresh X-GitHub-Delivery (a header the
+	// signature does not cover) is not acted on again.
+	ContentKey string
 	EventType  string
 	ResourceID string // incident id, issue key, ...
 	ReceivedAt time.Time
@@ -198,4 +204,8 @@ type Options struct {
 	// coesync, or opening fails with ErrSchemaOutdated and the operator
 	// runs `coesync migrate`. The zero value migrates on open.
 	SkipMigrate bool
+	// Retention is how long delivery bodies and failed (cancelled,
+	// discarded) jobs are kept (COESYNC_RETENTION); zero means
+	// DefaultRetention. Deduplication keys are kept KeyRetention.
+	Retention time.Duration
 }

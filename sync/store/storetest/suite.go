@@ -34,6 +34,9 @@ type Open func(t *testing.T) store.Store
 func Run(t *testing.T, open Open) {
 	t.Run("IngestDeduplicates", func(t *testing.T) { testIngestDeduplicates(t, open(t)) })
 	t.Run("IngestEnqueuesOnlyNew", func(t *testing.T) { testIngestEnqueuesOnlyNew(t, open(t)) })
+	t.Run("IngestDeduplicatesOnContentKey", func(t *testing.T) { testIngestDeduplicatesOnContentKey(t, open(t)) })
+	t.Run("PruneKeepsKeysLongerThanBodies", func(t *testing.T) { testPruneKeepsKeysLongerThanBodies(t, open(t)) })
+	t.Run("IngestIsolatesPoisonedMember", func(t *testing.T) { testIngestIsolatesPoisonedMember(t, open(t)) })
 	t.Run("CommitterConcurrent", func(t *testing.T) {
 		s := open(t)
 		testCommitterConcurrent(t, s, func(observe func(int)) *store.Committer { return store.NewCommitter(s.Ingest, 64, observe) })
