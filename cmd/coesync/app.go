@@ -274,7 +274,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 }
 
 // jobKinds are the kinds of job coesync runs, for the gauges' zero series.
-var jobKinds = []string{store.DispatchArgs{}.Kind(), engine.DraftCOEArgs{}.Kind(), engine.SeedItemsArgs{}.Kind(),
+var jobKinds = []string{store.DispatchArgs{}.Kind(), store.PruneArgs{}.Kind(), engine.DraftCOEArgs{}.Kind(), engine.SeedItemsArgs{}.Kind(),
 	engine.SyncItemArgs{}.Kind(), engine.RollupArgs{}.Kind(), engine.ReconcileArgs{}.Kind(),
 	engine.RemindArgs{}.Kind(), engine.DeliverReportArgs{}.Kind()}
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/sync/metrics"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -81,13 +82,13 @@ func TestMetricsPresentAtZeroAndLintClean(t *testing.T) {
 		series[mf.GetName()] = len(mf.GetMetric())
 	}
 	for name, min := range map[string]int{
-		"coesync_webhooks_total":                           3 * 11, // three sources, every outcome
-		"coesync_jobs_total":                               8 * 4,
+		"coesync_webhooks_total":                           3 * len(metrics.WebhookOutcomes), // three sources, every outcome
+		"coesync_jobs_total":                               len(jobKinds) * 4,
 		"coesync_api_calls_total":                          3 * 5,
 		"coesync_sync_problems_total":                      3,
-		"coesync_jobs_queued":                              8,
-		"coesync_jobs_failed":                              8,
-		"coesync_jobs_oldest_queued_seconds":               8,
+		"coesync_jobs_queued":                              len(jobKinds),
+		"coesync_jobs_failed":                              len(jobKinds),
+		"coesync_jobs_oldest_queued_seconds":               len(jobKinds),
 		"coesync_reconcile_last_success_timestamp_seconds": 2,
 		"coesync_rate_limit_hold_seconds":                  3,
 		"coesync_queue_stats_up":                           1,

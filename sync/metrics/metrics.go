@@ -73,7 +73,7 @@ func New() *Metrics {
 // the first event.
 var (
 	WebhookOutcomes = []string{"accepted", "duplicate", "error", "busy", "rejected_method", "rejected_content_type",
-		"rejected_too_large", "rejected_read", "rejected_unsigned", "rejected_signature", "rejected_malformed"}
+		"rejected_too_large", "rejected_read", "rejected_unsigned", "rejected_signature", "rejected_malformed", "rejected_unstorable"}
 	JobOutcomes      = []string{"ok", "retry", "snoozed", "failed"}
 	APIOutcomes      = []string{"ok", "retryable", "rate_limited", "permanent", "network_error"}
 	SyncProblemKinds = []string{"missing_transition", "mirror_deleted", "no_repo"}

@@ -28,7 +28,7 @@ func (c *counts) Add(name string) {
 	c.n[name]++
 }
 
-func post(h http.Handler, body, sig string) int {
+func postTest(h http.Handler, body, sig string) int {
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/test", strings.NewReader(body))
 	req.Header.Set("X-Test-Delivery", "d")
 	if sig != "" {
@@ -47,11 +47,11 @@ func TestUnsignedCountedApartFromBadSignatures(t *testing.T) {
 	s.Counter = c
 	h := s.Handler()
 	for range 500 {
-		if code := post(h, `{}`, ""); code != http.StatusUnauthorized {
+		if code := postTest(h, `{}`, ""); code != http.StatusUnauthorized {
 			t.Fatalf("unsigned: %d, want 401", code)
 		}
 	}
-	if code := post(h, `{}`, "sha256=00"); code != http.StatusUnauthorized {
+	if code := postTest(h, `{}`, "sha256=00"); code != http.StatusUnauthorized {
 		t.Fatalf("bad signature: %d, want 401", code)
 	}
 	want := map[string]int{
@@ -83,18 +83,18 @@ func TestRejectedDeliveriesLogRateLimited(t *testing.T) {
 	}
 
 	for range 300 {
-		post(h, `{}`, "")
+		postTest(h, `{}`, "")
 	}
 	if l := lines(); len(l) != 1 || !strings.Contains(l[0], "count=1 ") || !strings.Contains(l[0], "source=test") {
 		t.Fatalf("after 300 rejections in one instant, log lines:\n%s\nwant one, count=1", strings.Join(l, "\n"))
 	}
 	now = now.Add(59 * time.Second)
-	post(h, `{}`, "sha256=00")
+	postTest(h, `{}`, "sha256=00")
 	if l := lines(); len(l) != 1 {
 		t.Fatalf("within the minute: %d lines, want 1", len(l))
 	}
 	now = now.Add(time.Second)
-	post(h, `{}`, "")
+	postTest(h, `{}`, "")
 	l := lines()
 	if len(l) != 2 {
 		t.Fatalf("a minute after the first line: %d lines, want 2:\n%s", len(l), strings.Join(l, "\n"))

@@ -186,7 +186,7 @@ func TestReadyzFailsWhileWritesFail(t *testing.T) {
 	}{{nil, http.StatusOK}, {errors.New("store: writes fail: disk full"), http.StatusServiceUnavailable}} {
 		s := &server.Server{Store: writeFailingStore{tc.err}, Log: slog.New(slog.DiscardHandler)}
 		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		s.AdminHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		if w.Code != tc.want {
 			t.Errorf("write health %v: /readyz %d, want %d", tc.err, w.Code, tc.want)
 		}
