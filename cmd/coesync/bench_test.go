@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coesync/coesync/internal/longtest"
 )
 
 // TestBenchSmoke runs coesync bench --tiny --json: the JSON has exactly the
@@ -17,9 +19,7 @@ import (
 // per repository and one search per project, at least the minimum of API
 // calls per COE). It asserts nothing about speed.
 func TestBenchSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("bench smoke test in -short")
-	}
+	longtest.Require(t) // runs the bench at smoke size
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"bench", "--tiny", "--json"}, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\nstderr: %s", err, errb.String())
@@ -197,9 +197,7 @@ func TestRouteKey(t *testing.T) {
 // --database-url: the PostgreSQL run reports its own figures beside
 // SQLite's, and the JSON gains ingest_postgres only then.
 func TestBenchIngestOnPostgreSQL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("bench smoke test in -short")
-	}
+	longtest.Require(t)       // runs the bench at smoke size
 	base := testPostgresDB(t) // skips without a server; the bench makes its own database from it
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"bench", "--tiny", "--only", "ingest", "--json", "--database-url", base}, &out, &errb); err != nil {
