@@ -27,3 +27,13 @@ func Require(t testing.TB) {
 		t.Skip(SkipMessage)
 	}
 }
+
+// Iterations is how many random inputs a property test draws: full when
+// the long tests are enabled, else quick. The seeds are fixed, so the quick
+// run checks a prefix of the full run's inputs; scripts/fuzz.sh goes deeper.
+func Iterations(full, quick int) int {
+	if Enabled() {
+		return full
+	}
+	return quick
+}
