@@ -18,6 +18,7 @@ import (
 	"github.com/coesync/coesync/connectors/jira"
 	"github.com/coesync/coesync/connectors/pagerduty"
 	"github.com/coesync/coesync/connectors/slack"
+	"github.com/coesync/coesync/internal/version"
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/metrics"
@@ -332,7 +333,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	hs := server.HTTPServer(ln.Addr().String(), a.Handler, a.Log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	a.Log.Info("coesync serving", "addr", ln.Addr().String())
+	bi := version.Get()
+	a.Log.Info("coesync serving", "addr", ln.Addr().String(), "version", bi.Version, "revision", bi.Revision)
 	var serveErr error
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coesync/coesync/internal/version"
 	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/metrics"
 	"github.com/coesync/coesync/sync/store"
@@ -79,6 +80,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
 	}
+	mux.Handle("GET /version", version.Handler()) // admin path: moves with /metrics
 	if s.Reports != nil {
 		mux.HandleFunc("GET /report", s.reportPage)
 		mux.HandleFunc("GET /{$}", s.statusPage)
