@@ -132,6 +132,7 @@ func benchKeys[V any](m map[string]V) []string {
 
 // TestBenchTableNamesEveryScenario checks the table of a --only run.
 func TestBenchTableNamesEveryScenario(t *testing.T) {
+	t.Parallel()
 	r := benchResult{Resolve: resolveResult{P50ms: 120, RoundTrips: 2, Path: []string{"+25ms pagerduty GET /incidents/P1"}},
 		API: apiResult{Calls: 20, Minimum: 14, ByRoute: []string{"4× jira POST /rest/api/2/issue"}}}
 	var b bytes.Buffer
@@ -150,6 +151,7 @@ func TestBenchTableNamesEveryScenario(t *testing.T) {
 }
 
 func TestRoundTrips(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	at := func(ms ...int) []call {
 		var cs []call
@@ -179,6 +181,7 @@ func TestRoundTrips(t *testing.T) {
 }
 
 func TestRouteKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ service, method, path, want string }{
 		{"jira", "GET", "/rest/api/2/issue/OPS-12/comment", "jira GET /rest/api/2/issue/{key}/comment"},
 		{"jira", "POST", "/rest/api/2/issue", "jira POST /rest/api/2/issue"},

@@ -101,6 +101,7 @@ func TestChaosOnPostgreSQLWithReplicas(t *testing.T) {
 }
 
 func TestScanSecretsFindsEveryForm(t *testing.T) {
+	t.Parallel()
 	secrets := []string{"tok-1", `quo"te`}
 	for _, c := range []struct {
 		out  string

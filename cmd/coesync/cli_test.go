@@ -88,6 +88,7 @@ func TestReportAndPreviewCommands(t *testing.T) {
 }
 
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	var out, errb strings.Builder
 	if err := run(context.Background(), []string{"version"}, &out, &errb); err != nil {
 		t.Fatalf("version: %v", err)
@@ -102,6 +103,7 @@ func TestVersionCommand(t *testing.T) {
 }
 
 func TestServingLogLineNamesTheVersion(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	startTestDemo(t, demoOptions{log: slog.New(slog.NewTextHandler(&logs, nil))})
 	var line string
