@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 CYCLONEDX_VERSION=v1.10.0
-VERSION_VAR=github.com/coesync/coesync/internal/version.Version
+VERSION_VAR=github.com/coesync/coesync/sync/version.Version
 
 if [ "${1:-}" = --snapshot ]; then
   version="$(git describe --tags --always --dirty 2>/dev/null || echo 0.0.0)-snapshot"

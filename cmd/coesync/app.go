@@ -23,6 +23,7 @@ import (
 	"github.com/coesync/coesync/sync/metrics"
 	"github.com/coesync/coesync/sync/server"
 	"github.com/coesync/coesync/sync/store"
+	"github.com/coesync/coesync/sync/version"
 )
 
 // App is one coesync process: the only place that knows every concrete type.
@@ -367,7 +368,9 @@ func (a *App) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	go func() { errc <- as.Serve(adminLn) }()
-	a.Log.Info("coesync serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String())
+	bi := version.Get()
+	a.Log.Info("coesync serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(),
+		"version", bi.Version, "revision", bi.Revision)
 	var serveErr error
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()

@@ -115,6 +115,7 @@ func TestBackfillCreatesExactlyTheMissingCOEs(t *testing.T) {
 }
 
 func TestBackfillFlagsAndProgressBar(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{}, {"--since", "yesterday"}, {"--since", "2026-10-02", "--until", "2026-10-01"}, {"--since", "2026-10-01", "extra"}} {
 		var out, errOut strings.Builder
 		err := run(context.Background(), append([]string{"backfill"}, args...), &out, &errOut)

@@ -93,6 +93,7 @@ func newJobs(before, after storeState) []store.JobInfo {
 // delivery it should not, queues a job or writes to PagerDuty, Jira or
 // GitHub.
 func TestBadWebhookInputIsRejectedAndHarmless(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	settle(t, e) // the periodic jobs that run on start

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 // TestBenchSmoke runs coesync bench --tiny --json: the JSON has exactly the
@@ -17,9 +19,7 @@ import (
 // per repository and one search per project, at least the minimum of API
 // calls per COE). It asserts nothing about speed.
 func TestBenchSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("bench smoke test in -short")
-	}
+	longtest.Require(t) // runs the bench at smoke size
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"bench", "--tiny", "--json"}, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\nstderr: %s", err, errb.String())
@@ -132,6 +132,7 @@ func benchKeys[V any](m map[string]V) []string {
 
 // TestBenchTableNamesEveryScenario checks the table of a --only run.
 func TestBenchTableNamesEveryScenario(t *testing.T) {
+	t.Parallel()
 	r := benchResult{Resolve: resolveResult{P50ms: 120, RoundTrips: 2, Path: []string{"+25ms pagerduty GET /incidents/P1"}},
 		API: apiResult{Calls: 20, Minimum: 14, ByRoute: []string{"4× jira POST /rest/api/2/issue"}}}
 	var b bytes.Buffer
@@ -150,6 +151,7 @@ func TestBenchTableNamesEveryScenario(t *testing.T) {
 }
 
 func TestRoundTrips(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	at := func(ms ...int) []call {
 		var cs []call
@@ -179,6 +181,7 @@ func TestRoundTrips(t *testing.T) {
 }
 
 func TestRouteKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ service, method, path, want string }{
 		{"jira", "GET", "/rest/api/2/issue/OPS-12/comment", "jira GET /rest/api/2/issue/{key}/comment"},
 		{"jira", "POST", "/rest/api/2/issue", "jira POST /rest/api/2/issue"},
@@ -197,9 +200,7 @@ func TestRouteKey(t *testing.T) {
 // --database-url: the PostgreSQL run reports its own figures beside
 // SQLite's, and the JSON gains ingest_postgres only then.
 func TestBenchIngestOnPostgreSQL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("bench smoke test in -short")
-	}
+	longtest.Require(t)       // runs the bench at smoke size
 	base := testPostgresDB(t) // skips without a server; the bench makes its own database from it
 	var out, errb bytes.Buffer
 	if err := run(context.Background(), []string{"bench", "--tiny", "--only", "ingest", "--json", "--database-url", base}, &out, &errb); err != nil {

@@ -181,6 +181,7 @@ func TestChangesAndRecurrenceEndToEnd(t *testing.T) {
 // (the retry lists the changes), and is noted in the COE of an incident
 // resolved longer ago than the retry budget (backfill, a late webhook).
 func TestChangesFailuresDoNotBlockTheCOE(t *testing.T) {
+	t.Parallel()
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(rules, []byte("services:\n  - service: PSVC001\n    repos: ["+demoRepo+", acme/secret]\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -261,6 +262,7 @@ func TestChangesFailuresDoNotBlockTheCOE(t *testing.T) {
 // The demo's seed (for the lead's demo step): three changes in the window,
 // two outside it.
 func TestDemoChangesSeed(t *testing.T) {
+	t.Parallel()
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(rules, []byte(demoServicesRules), 0o600); err != nil {
 		t.Fatal(err)

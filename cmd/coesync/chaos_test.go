@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 // testPostgresDB creates a fresh database for the test and drops it after;
@@ -68,9 +70,7 @@ func buildBinary(t *testing.T) string {
 // and GitHub must agree after one reconcile, and no output may carry a
 // secret. `coesync chaos` runs it at full size.
 func TestChaos(t *testing.T) {
-	if testing.Short() {
-		t.Skip("chaos run: builds the binary and runs it for about a minute")
-	}
+	longtest.Require(t) // chaos run: builds the binary and runs it for about a minute
 	o := defaultChaosOptions()
 	o.Incidents, o.Kills, o.Timeout = 80, 3, 4*time.Minute
 	res := runChaosTest(t, o)
@@ -91,9 +91,7 @@ func TestChaos(t *testing.T) {
 // with duplicates landing on different replicas, one replica SIGKILLed for
 // good mid-run and another killed and restarted.
 func TestChaosOnPostgreSQLWithReplicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("chaos run: builds the binary and runs three replicas")
-	}
+	longtest.Require(t) // chaos run: builds the binary and runs three replicas
 	dbURL := testPostgresDB(t)
 	o := defaultChaosOptions()
 	o.Incidents, o.Kills, o.Replicas, o.KillForGood, o.Timeout = 80, 1, 3, 1, 4*time.Minute
@@ -103,6 +101,7 @@ func TestChaosOnPostgreSQLWithReplicas(t *testing.T) {
 }
 
 func TestScanSecretsFindsEveryForm(t *testing.T) {
+	t.Parallel()
 	secrets := []string{"tok-1", `quo"te`}
 	for _, c := range []struct {
 		out  string

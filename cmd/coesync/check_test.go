@@ -82,6 +82,7 @@ func runCheckAgainst(t *testing.T, f checkFakes) (string, bool) {
 }
 
 func TestCheckReportsEachMisconfigurationWithItsFix(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		f    checkFakes
@@ -152,6 +153,7 @@ func TestCheckReportsEachMisconfigurationWithItsFix(t *testing.T) {
 }
 
 func TestCheckPassesOnAGoodSetup(t *testing.T) {
+	t.Parallel()
 	out, failed := runCheckAgainst(t, checkFakes{item: true, jiraOpts: jiratest.Options{Transitions: demoWorkflow()}})
 	if failed {
 		t.Fatalf("check failed:\n%s", out)

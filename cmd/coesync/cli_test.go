@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+	"github.com/coesync/coesync/sync/version"
 )
 
 func TestBadConfigurationExitsTwoNamingTheVariable(t *testing.T) {
@@ -82,5 +84,42 @@ func TestReportAndPreviewCommands(t *testing.T) {
 	}
 	if len(e.Jira.Issues()) != issuesBefore || len(e.PD.Notes(fx.ID)) != notesBefore {
 		t.Error("preview wrote to Jira or PagerDuty")
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	t.Parallel()
+	var out, errb strings.Builder
+	if err := run(context.Background(), []string{"version"}, &out, &errb); err != nil {
+		t.Fatalf("version: %v", err)
+	}
+	if got, want := out.String(), version.Get().String()+"\n"; got != want {
+		t.Errorf("version printed %q, want %q", got, want)
+	}
+	var ee *exitError
+	if err := run(context.Background(), []string{"version", "extra"}, &out, &errb); !errors.As(err, &ee) || ee.code != 2 {
+		t.Errorf("version extra: %v, want a usage error (exit 2)", err)
+	}
+}
+
+func TestServingLogLineNamesTheVersion(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	startTestDemo(t, demoOptions{log: slog.New(slog.NewTextHandler(&logs, nil))})
+	var line string
+	waitFor(t, "the start-up log line", 10*time.Second, func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, `msg="coesync serving"`) {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	bi := version.Get()
+	for _, want := range []string{"version=" + bi.Version, "revision=" + bi.Revision} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start-up line %q lacks %s", line, want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 // one recurrence with the earlier COE's open item called out, one overdue
 // reminder (and none on a second pass), and the report counting them.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	var out, errOut strings.Builder
 	if err := run(context.Background(), []string{"demo"}, &out, &errOut); err != nil {
 		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errOut.String())

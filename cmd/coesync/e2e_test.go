@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +24,7 @@ import (
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/server"
+	"github.com/coesync/coesync/sync/store"
 )
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -40,6 +44,9 @@ func startTestDemo(t *testing.T, o demoOptions) *demoEnv {
 	if o.log == nil {
 		o.log = testLogger(t)
 	}
+	if o.dbPath == "" {
+		o.dbPath = migratedSQLite(t)
+	}
 	e, err := startDemo(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +55,68 @@ func startTestDemo(t *testing.T, o demoOptions) *demoEnv {
 	return e
 }
 
+// sqliteTemplate is a SQLite store migrated once per test binary: a demo
+// environment starts from a copy instead of migrating coesync's and
+// River's schema again (the migrations are tested on empty stores in
+// sync/store and by the tests that pass their own dbPath).
+var sqliteTemplate = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "coesync-e2e-template-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "coesync.db")
+	_, err = store.MigrateSQLite(context.Background(), path)
+	return path, err
+})
+
+// Most tests run in parallel: each has its own fakes, store and listener,
+// and they spend most of their time waiting on jobs, not computing, so more
+// of them run at once than there are CPUs (go test's default -parallel);
+// an explicit -parallel wins. Those that call t.Setenv, and those whose
+// scenario is a cut-off at a timeout (CPU contention would move the
+// moment), run first, one at a time.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit && runtime.GOMAXPROCS(0) < 4 {
+		flag.Set("test.parallel", "4")
+	}
+	code := m.Run()
+	if path, err := sqliteTemplate(); err == nil {
+		os.RemoveAll(filepath.Dir(path))
+	}
+	os.Exit(code)
+}
+
+// migratedSQLite copies the migrated template into the test's directory.
+func migratedSQLite(t *testing.T) string {
+	t.Helper()
+	from, err := sqliteTemplate()
+	if err != nil {
+		t.Fatalf("migrate the SQLite template: %v", err)
+	}
+	// Closing the migrating connection checkpointed the WAL: the main
+	// file holds the whole schema.
+	if _, err := os.Stat(from + "-wal"); err == nil {
+		t.Fatal("SQLite template still has a WAL file")
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(t.TempDir(), "coesync.db")
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
 var sections = []string{"Summary", "Impact", "Timeline", "Metrics", "Incident questions", "Detection", "Diagnosis",
 	"Mitigation", "Prevention", "Five whys", "Action items", "Related items"}
 
 func TestResolvedWebhookCreatesOneCompleteCOE(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{pdFrom: "coesync@example.com"})
 	ctx := context.Background()
 	base := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
@@ -124,6 +189,7 @@ func TestResolvedWebhookCreatesOneCompleteCOE(t *testing.T) {
 }
 
 func TestDuplicateConcurrentDeliveriesYieldOneCOE(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	fx := pdtest.SimpleIncident("PDUP01", time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))
@@ -180,6 +246,7 @@ func (s *crashingStore) SetCOETicket(ctx context.Context, id, key, tid, url stri
 }
 
 func TestCrashAfterCreateBeforeMappingYieldsOneCOE(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "coesync.db")
 	// Jira's search lags creates by 500ms; coesync trusts an empty search
@@ -241,6 +308,7 @@ func TestCrashAfterCreateBeforeMappingYieldsOneCOE(t *testing.T) {
 }
 
 func TestWebhookStatusCodes(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	fx := pdtest.SimpleIncident("PSTAT01", time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))
@@ -330,6 +398,7 @@ func TestWebhookStatusCodes(t *testing.T) {
 }
 
 func TestDownstreamFailureNeverAnswers4xx(t *testing.T) {
+	t.Parallel()
 	// PagerDuty and Jira failing must not turn into a 4xx for the webhook:
 	// the event is stored, the job retries until they recover.
 	e := startTestDemo(t, demoOptions{})
@@ -350,6 +419,7 @@ func TestDownstreamFailureNeverAnswers4xx(t *testing.T) {
 }
 
 func TestUnknownIncidentFailsPermanentlyAndIsListed(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	fx := pdtest.SimpleIncident("PGHOST1", time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))

@@ -153,6 +153,7 @@ func jiraWrites(e *demoEnv) int {
 }
 
 func TestActionItemsMirroredAndClosedBothWays(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	coeKey, items := coeWithItems(t, e, "PITEMS1")
 
@@ -267,6 +268,7 @@ func TestActionItemsMirroredAndClosedBothWays(t *testing.T) {
 }
 
 func TestClosedAsNotPlannedIsDoneWithAComment(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	_, items := coeWithItems(t, e, "PNOTPLN")
 	it := items[0]
@@ -289,6 +291,7 @@ func TestClosedAsNotPlannedIsDoneWithAComment(t *testing.T) {
 }
 
 func TestTitleAssigneeDueAndPriorityFlow(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
 	if err := os.WriteFile(users, []byte("acc-alice: alice-gh\n"), 0o600); err != nil {
@@ -334,6 +337,7 @@ func TestTitleAssigneeDueAndPriorityFlow(t *testing.T) {
 }
 
 func TestDroppedWebhookRepairedByReconcile(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	// The start-up reconcile pass can come late (River runs it once this
@@ -448,6 +452,7 @@ func TestMissingTransitionIsVisible(t *testing.T) {
 }
 
 func TestDeletedGitHubIssueReportedNotRecreated(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	_, items := coeWithItems(t, e, "PDELETE")
@@ -532,6 +537,7 @@ func containsStr(xs []string, x string) bool {
 }
 
 func TestLinkedLabelledIssueIsAnActionItem(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	coeKey, _ := coeWithItems(t, e, "PLINKED")

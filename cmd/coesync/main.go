@@ -12,6 +12,7 @@
 //	coesync check         validate configuration and access to PagerDuty, Jira and GitHub
 //	coesync migrate       apply database migrations
 //	coesync migrate-store --from coesync.db --to postgres://...   copy SQLite state to PostgreSQL
+//	coesync version       print the version, VCS revision and Go version
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/coesync/coesync/config"
+	"github.com/coesync/coesync/sync/version"
 )
 
 const usage = `usage: coesync <command> [flags]
@@ -43,6 +45,7 @@ commands:
   backfill  queue COEs for resolved incidents that were missed (--since 2026-10-01 [--until DATE] [--dry-run])
   check     validate the configuration, the rules and access to PagerDuty, Jira and GitHub; exits 1 on any failure
   migrate-store  copy a SQLite store into a fresh PostgreSQL database (--from coesync.db --to postgres://... [--force])
+  version   print the version, the VCS revision and the Go version coesync was built with
 `
 
 // exitError carries an exit status.
@@ -100,6 +103,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackfill(ctx, rest, stdout, stderr)
 	case "check":
 		return runCheck(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		if len(rest) > 0 {
+			return &exitError{2, fmt.Errorf("version takes no arguments, got %q", rest)}
+		}
+		fmt.Fprintln(stdout, version.Get())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

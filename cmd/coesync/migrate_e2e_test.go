@@ -14,6 +14,8 @@ import (
 	"github.com/coesync/coesync/connectors/github/ghtest"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 // TestMigrateStoreMovesAWorkingDeployment runs a deployment on SQLite
@@ -23,9 +25,7 @@ import (
 // resyncs create no second COE or mirror, new incidents get theirs, and
 // action items keep flowing both ways.
 func TestMigrateStoreMovesAWorkingDeployment(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs it on SQLite, then PostgreSQL")
-	}
+	longtest.Require(t) // builds the binary and runs it on SQLite, then PostgreSQL
 	pgURL := testPostgresDB(t)
 	ctx := context.Background()
 	bin := buildBinary(t)

@@ -27,6 +27,7 @@ func TestMigrateCommand(t *testing.T) {
 }
 
 func TestMigrateStoreUsage(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), []string{"migrate-store", "--from", "x.db"}, &out, &errb)
 	if ee, ok := err.(*exitError); !ok || ee.code != 2 {

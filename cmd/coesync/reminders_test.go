@@ -20,6 +20,7 @@ func slaDemo(t *testing.T, sla string) *demoEnv {
 // The rich incident is P1: its items are due 14 days after they were
 // created, in Jira, on the GitHub mirror and in the store.
 func TestSLADueDateSetOnBothSides(t *testing.T) {
+	t.Parallel()
 	e := slaDemo(t, "P1=14d,P2=30d,default=45d")
 	ctx := context.Background()
 	_, items := coeWithItems(t, e, "PSLA1")
@@ -70,6 +71,7 @@ func TestSLADueDateSetOnBothSides(t *testing.T) {
 
 // Without a priority SLA or default, nothing is set.
 func TestSLAWithoutMatchingPriorityLeavesNoDueDate(t *testing.T) {
+	t.Parallel()
 	e := slaDemo(t, "P3=60d")
 	_, items := coeWithItems(t, e, "PSLA2")
 	for _, it := range items {
@@ -113,6 +115,7 @@ func reminderComments(t *testing.T, e *demoEnv, it store.ActionItem) []string {
 }
 
 func TestRemindersOncePerPeriodAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	e := startTestDemo(t, demoOptions{})
 	ctx := context.Background()
 	_, items := coeWithItems(t, e, "PREMIND")

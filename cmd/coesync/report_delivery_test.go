@@ -91,6 +91,7 @@ func (r *reportRig) files(t *testing.T) []string {
 }
 
 func TestReportDeliveredOncePerPeriod(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rig := newReportRig(t)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
@@ -178,6 +179,7 @@ func TestReportDeliveredOncePerPeriod(t *testing.T) {
 }
 
 func TestReportFailedSinkRetriedAlone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rig := newReportRig(t)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
@@ -199,6 +201,7 @@ func TestReportFailedSinkRetriedAlone(t *testing.T) {
 }
 
 func TestServeDeliversMissedReportOnStart(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "reports")
 	e := startTestDemo(t, demoOptions{edit: func(c *config.Config) { c.ReportDir = dir }})
 	if v := gaugeValue(t, e.App, "coesync_report_last_delivery_timestamp_seconds", "dir"); v != 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/coesync/coesync/connectors/github/ghtest"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 // coesyncProc is a `coesync serve` subprocess.
@@ -110,9 +111,7 @@ func (p *coesyncProc) wait(t *testing.T, timeout time.Duration) {
 // COE ticket in Jira, and no webhook sent after SIGTERM was answered 202
 // and then lost.
 func TestSIGTERMUnderLoadLosesNoAcceptedWebhook(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs it under load")
-	}
+	longtest.Require(t) // builds the binary and runs it under load
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "coesync")
 	build := exec.Command("go", "build", "-o", bin, ".")

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 func TestEscapeWiki(t *testing.T) {
@@ -193,11 +195,7 @@ func randomHostile(r *rand.Rand) string {
 func TestEscapePropertiesHostileStrings(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	inputs := append([]string{}, hostileStrings...)
-	n := 3000
-	if testing.Short() {
-		n = 300
-	}
-	for range n {
+	for range longtest.Iterations(3000, 300) {
 		inputs = append(inputs, randomHostile(r))
 	}
 	for _, in := range inputs {

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/coesync/coesync/sync/version"
 )
 
 // Metrics are the counters and histograms coesync exports on /metrics.
@@ -63,7 +65,15 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
 	}
-	reg.MustRegister(m.Webhooks, m.Jobs, m.SyncProblems, m.APICalls, m.APILatency, m.COEsCreated, m.IngestBatch,
+	// coesync_build_info is 1 with the build as labels, the convention of
+	// Prometheus' own *_build_info: join on it to see what each target runs.
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "coesync_build_info",
+		Help: "A metric with a constant value of 1 labelled by the version, VCS revision and Go version coesync was built with.",
+	}, []string{"version", "revision", "goversion"})
+	bi := version.Get()
+	buildInfo.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
+	reg.MustRegister(m.Webhooks, m.Jobs, m.SyncProblems, m.APICalls, m.APILatency, m.COEsCreated, m.IngestBatch, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

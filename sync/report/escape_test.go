@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 // hostilePieces are glued together at random into untrusted text.
@@ -145,7 +147,7 @@ func TestMarkdownEscapeExamples(t *testing.T) {
 // a reference or a link.
 func TestMarkdownEscapeProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 2026))
-	for range 20000 {
+	for range longtest.Iterations(20000, 2000) {
 		in := randomHostile(r)
 		checkMD(t, in, md(in))
 	}
@@ -156,7 +158,7 @@ func TestMarkdownEscapeProperty(t *testing.T) {
 // HTML, and the JSON carries the cleaned text.
 func TestReportEscapeProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 200 {
+	for i := range longtest.Iterations(200, 20) {
 		in := seed(t)
 		for j := range in.COEs {
 			in.COEs[j].Title = randomHostile(r)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 func TestGoldenSlack(t *testing.T) {
@@ -278,7 +280,7 @@ func TestSlackEscapeProperty(t *testing.T) {
 		}
 		return b.String()
 	}
-	for i := range 200 {
+	for i := range longtest.Iterations(200, 20) {
 		in := seed(t)
 		for j := range in.COEs {
 			in.COEs[j].Title = randomHostile(r)

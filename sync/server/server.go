@@ -23,6 +23,7 @@ import (
 	"github.com/coesync/coesync/sync/engine"
 	"github.com/coesync/coesync/sync/metrics"
 	"github.com/coesync/coesync/sync/store"
+	"github.com/coesync/coesync/sync/version"
 )
 
 // MaxBody is the largest webhook body accepted (PagerDuty's are a few KB).
@@ -118,6 +119,7 @@ func (s *Server) AdminHandler() http.Handler {
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
 	}
+	mux.Handle("GET /version", version.Handler())
 	if s.Reports != nil {
 		mux.HandleFunc("GET /report", s.reportPage)
 		mux.HandleFunc("GET /{$}", s.statusPage)

@@ -2,18 +2,13 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/coesync/coesync/sync/store"
@@ -22,49 +17,22 @@ import (
 
 const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// postgresDB creates a fresh database (coesync's tables and River's live
-// there) and drops it when the test ends; it skips the test when no server
-// answers.
+// postgresDB creates a fresh, empty database (coesync's tables and
+// River's live there) and drops it when the test ends; it skips the test
+// when no server answers.
 func postgresDB(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("COESYNC_TEST_POSTGRES_URL")
-	if base == "" {
-		base = defaultPostgresURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	// pgxpool's parser accepts the pool_* parameters the URL may carry.
-	pcfg, err := pgxpool.ParseConfig(base)
-	if err != nil {
-		t.Fatal("COESYNC_TEST_POSTGRES_URL: invalid URL")
-	}
-	admin, err := pgx.ConnectConfig(ctx, pcfg.ConnConfig)
-	if err != nil {
-		if os.Getenv("COESYNC_TEST_POSTGRES_URL") != "" {
-			t.Fatalf("COESYNC_TEST_POSTGRES_URL: %v", err)
-		}
-		t.Skip("PostgreSQL not available: set COESYNC_TEST_POSTGRES_URL or run a server on 127.0.0.1:5432 (.ci/run starts one)")
-	}
-	defer admin.Close(context.Background())
-	b := make([]byte, 8)
-	rand.Read(b)
-	name := "coesync_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
+	base, name := createDatabase(t, "")
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		admin, err := pgx.ConnectConfig(ctx, pcfg.ConnConfig)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer admin.Close(context.Background())
-		if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		if err := dropDatabase(base, name); err != nil {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
 	})
+	return databaseURL(t, base, name)
+}
+
+func databaseURL(t *testing.T, base, name string) string {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		t.Fatalf("COESYNC_TEST_POSTGRES_URL must be a postgres:// URL")
@@ -84,12 +52,14 @@ func openPostgres(t *testing.T, dsn string) *store.Postgres {
 }
 
 func TestPostgresConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openPostgres(t, postgresDB(t)) })
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store { return openPostgres(t, migratedPostgresDB(t)) })
 }
 
 func TestPostgresDispatch(t *testing.T) {
+	t.Parallel()
 	storetest.RunDispatch(t, func(t *testing.T, ws *river.Workers) store.Store {
-		s, err := store.OpenPostgres(context.Background(), postgresDB(t), store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond})
+		s, err := store.OpenPostgres(context.Background(), migratedPostgresDB(t), store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,25 +17,20 @@ import (
 
 func openSQLite(t *testing.T) store.Store {
 	t.Helper()
-	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "coesync.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return openMigratedSQLite(t, store.Options{})
 }
 
-func TestSQLiteConformance(t *testing.T) { storetest.Run(t, openSQLite) }
+// The suites run in parallel with each other: each store is its own file
+// or database, and SQLite's commits wait on fsync, not the CPU.
+func TestSQLiteConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, openSQLite)
+}
 
 func TestSQLiteDispatch(t *testing.T) {
+	t.Parallel()
 	storetest.RunDispatch(t, func(t *testing.T, ws *river.Workers) store.Store {
-		s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "coesync.db"),
-			store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openMigratedSQLite(t, store.Options{Workers: ws, FetchPollInterval: 20 * time.Millisecond})
 	})
 }
 
