@@ -56,6 +56,10 @@ type Drafter struct {
 	// timed out) a retry that does not see it waits before adding it again
 	// (PagerDuty may apply a request after the client gave up).
 	NoteSettle time.Duration
+	// MaxProposedItems is COESYNC_MAX_PROPOSED_ITEMS: the draft marks the
+	// proposed action items beyond it as not created (coe.Draft.WithItemCap);
+	// zero caps nothing.
+	MaxProposedItems int
 	// Created, if set, is called once the ticket exists (metrics, seeding
 	// action items). It must be idempotent: a retry may call it again.
 	Created func(ctx context.Context, c store.COE, d coe.Draft) error
@@ -155,7 +159,7 @@ func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft,
 
 func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
 	route := d.Router.Route(f.inc)
-	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history)
+	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history).WithItemCap(d.MaxProposedItems)
 	desc, err := d.Renderer.Render(draft)
 	if err != nil {
 		return draft, "", Permanently(fmt.Errorf("render COE for %s: %w", f.inc.ID, err))
