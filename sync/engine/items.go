@@ -542,11 +542,15 @@ func (s *ItemSyncer) transitionJira(ctx context.Context, key string, done bool, 
 	comment := ""
 	if done {
 		names = s.Transitions.Done
-		if reason == coe.GitHubReasonNotPlanned {
+		if coe.ClosedUndone(reason) {
 			if len(s.Transitions.WontDo) > 0 {
 				names = append(append([]string{}, s.Transitions.WontDo...), names...)
 			}
-			comment = "The GitHub issue mirroring this action item was closed as *not planned*."
+			as := "*not planned*"
+			if reason == coe.GitHubReasonDuplicate {
+				as = "a *duplicate* (not planned here)"
+			}
+			comment = "The GitHub issue mirroring this action item was closed as " + as + "."
 		}
 	}
 	_, err = s.Jira.Transition(ctx, key, names)

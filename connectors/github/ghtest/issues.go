@@ -68,7 +68,7 @@ type Issue struct {
 	Title       string
 	Body        string
 	State       string // "open" or "closed"
-	StateReason string // "completed", "not_planned", "reopened" or ""
+	StateReason string // "completed", "not_planned", "duplicate", "reopened" or ""
 	Labels      []string
 	Assignees   []string
 	User        string
@@ -166,8 +166,8 @@ func (s *Server) OpenIssue(repo, title, body string, labels ...string) (int, err
 	return is.number, nil
 }
 
-// CloseIssue closes the issue with reason ("completed" when empty, or
-// "not_planned").
+// CloseIssue closes the issue with reason ("completed" when empty,
+// "not_planned" or "duplicate").
 func (s *Server) CloseIssue(repo string, n int, reason string) error {
 	if reason == "" {
 		reason = "completed"
@@ -375,7 +375,7 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 	wantReason := ""
 	if raw, ok := in["state_reason"]; ok {
 		r, ok := strOrNull(raw)
-		if !ok || (r != "" && r != "completed" && r != "not_planned" && r != "reopened") {
+		if !ok || (r != "" && r != "completed" && r != "not_planned" && r != "duplicate" && r != "reopened") {
 			return validation("Issue", "state_reason", "invalid")
 		}
 		wantReason = r
@@ -383,7 +383,7 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 	switch {
 	case state == "closed" && is.state == "open":
 		reason = "completed"
-		if wantReason == "not_planned" {
+		if wantReason == "not_planned" || wantReason == "duplicate" {
 			reason = wantReason
 		}
 	case state == "closed" && wantReason != "" && wantReason != "reopened":
