@@ -291,8 +291,12 @@ func (s *Server) newIssueLocked(rp *repo, user, title, body string, labels, assi
 	return is
 }
 
-// maxTitle is GitHub's limit on an issue title, in characters.
-const maxTitle = 256
+// GitHub's limits, in characters: an issue title, and an issue or comment
+// body.
+const (
+	maxTitle = 256
+	maxBody  = 65536
+)
 
 func (s *Server) createIssue(r *http.Request, rp *repo, body []byte) reply {
 	var in map[string]json.RawMessage
@@ -304,11 +308,14 @@ func (s *Server) createIssue(r *http.Request, rp *repo, body []byte) reply {
 		return validation("Issue", "title", "missing_field")
 	}
 	if utf8.RuneCountInString(title) > maxTitle {
-		return validation("Issue", "title", "custom") // "title is too long (maximum is 256 characters)"
+		return tooLong("Issue", "title", maxTitle)
 	}
 	text, ok := strOrNull(in["body"])
 	if !ok {
 		return validation("Issue", "body", "invalid")
+	}
+	if utf8.RuneCountInString(text) > maxBody {
+		return tooLong("Issue", "body", maxBody)
 	}
 	labels, ok := labelList(in["labels"])
 	if !ok {
@@ -353,7 +360,7 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 			return validation("Issue", "title", "missing_field")
 		}
 		if utf8.RuneCountInString(t) > maxTitle {
-			return validation("Issue", "title", "custom")
+			return tooLong("Issue", "title", maxTitle)
 		}
 		title = t
 	}
@@ -361,6 +368,9 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 		b, ok := strOrNull(raw)
 		if !ok {
 			return validation("Issue", "body", "invalid")
+		}
+		if utf8.RuneCountInString(b) > maxBody {
+			return tooLong("Issue", "body", maxBody)
 		}
 		body2 = b
 	}
@@ -630,6 +640,9 @@ func (s *Server) addComment(is *issue, body []byte) reply {
 	if !ok || text == "" {
 		return validation("IssueComment", "body", "missing_field")
 	}
+	if utf8.RuneCountInString(text) > maxBody {
+		return tooLong("IssueComment", "body", maxBody)
+	}
 	now := s.now()
 	s.nextComID++
 	c := &comment{id: s.nextComID, issue: is, body: text, user: s.opts.Login, createdAt: now, updatedAt: now}
@@ -666,6 +679,9 @@ func (s *Server) comment(r *http.Request, rp *repo, id string, body []byte) repl
 	text, ok := str(in["body"])
 	if !ok || text == "" {
 		return validation("IssueComment", "body", "missing_field")
+	}
+	if utf8.RuneCountInString(text) > maxBody {
+		return tooLong("IssueComment", "body", maxBody)
 	}
 	if text != c.body {
 		c.body, c.updatedAt = text, s.now()
