@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 )
 
 // ActionItem is a proposed corrective action.
@@ -224,26 +223,3 @@ func TicketSummary(inc Incident) string {
 	return prefix + truncateUTF16(title, room) + suffix
 }
 
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
-
-// truncateUTF16 caps s at max UTF-16 code units, ending a capped text with
-// "…".
-func truncateUTF16(s string, max int) string {
-	if utf16Len(s) <= max {
-		return s
-	}
-	n := 0
-	for i, r := range s {
-		if n+utf16.RuneLen(r) > max-1 {
-			return strings.TrimRight(s[:i], " ") + ellipsis
-		}
-		n += utf16.RuneLen(r)
-	}
-	return s
-}
