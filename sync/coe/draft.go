@@ -222,4 +222,3 @@ func TicketSummary(inc Incident) string {
 	}
 	return prefix + truncateUTF16(title, room) + suffix
 }
-
