@@ -36,9 +36,15 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // their webhooks, twice in a row (a webhook can enqueue a job).
 func settle(t *testing.T, e *demoEnv) {
 	t.Helper()
+	settleWithin(t, e, 40*time.Second)
+}
+
+// settleWithin is settle for a test with more work than most.
+func settleWithin(t *testing.T, e *demoEnv, timeout time.Duration) {
+	t.Helper()
 	ctx := context.Background()
 	quiet := 0
-	waitFor(t, "the sync to settle", 40*time.Second, func() bool {
+	waitFor(t, "the sync to settle", timeout, func() bool {
 		e.Jira.Flush()
 		e.GitHub.Flush()
 		jobs, err := e.App.Store.Jobs(ctx, "available", "running", "retryable", "scheduled", "pending")
