@@ -116,6 +116,11 @@ type Config struct {
 	JiraWebhookSecret Secret `envconfig:"COESYNC_JIRA_WEBHOOK_SECRET"`
 	// SeedActionItems creates the COE's initial action items.
 	SeedActionItems bool `envconfig:"COESYNC_SEED_ACTION_ITEMS" default:"true"`
+	// MaxProposedItems caps the action items created for one COE from its
+	// incident's notes: the rest stay listed in the COE as proposals, so
+	// that notes full of "Action:" lines cannot multiply sub-tasks and
+	// GitHub issues.
+	MaxProposedItems int `envconfig:"COESYNC_MAX_PROPOSED_ITEMS" default:"20"`
 	// UserMapFile maps people between PagerDuty, Jira and GitHub.
 	UserMapFile string `envconfig:"COESYNC_USER_MAP_FILE"`
 	// JiraDoneTransitions are transition names tried, in order, to close
@@ -434,6 +439,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublicURL != "" {
 		checkURL(&p, "COESYNC_PUBLIC_URL", c.PublicURL, "")
+	}
+	if c.MaxProposedItems < 1 {
+		p.addf("COESYNC_MAX_PROPOSED_ITEMS", "want at least 1, got %d (COESYNC_SEED_ACTION_ITEMS=false creates none)", c.MaxProposedItems)
 	}
 	if c.Workers < 1 {
 		p.addf("COESYNC_WORKERS", "want at least 1, got %d", c.Workers)

@@ -129,6 +129,10 @@ func newDrafter(cfg config.Config, log *slog.Logger, c clients) (*engine.Drafter
 		d.Changes = &engine.ChangeFinder{Source: github.NewChanges(c.github), Window: cfg.ChangeWindowDuration(), Log: log}
 	}
 	d.History = &engine.HistoryFinder{Jira: c.jira, Window: cfg.RecurrenceWindowDuration(), Log: log}
+	if cfg.SeedActionItems {
+		// Items are created only when seeding: only then is the cap news.
+		d.MaxProposedItems = cfg.MaxProposedItems
+	}
 	return d, nil
 }
 
@@ -242,11 +246,12 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 		rem.Store, a.Reminders = st, rem
 		seed := cfg.SeedActionItems
 		d.Created = func(ctx context.Context, c store.COE, draft coe.Draft) error {
-			if !seed || len(draft.ActionItems) == 0 {
+			create := draft.ItemsToCreate()
+			if !seed || len(create) == 0 {
 				return nil
 			}
-			items := make([]engine.SeedItem, len(draft.ActionItems))
-			for i, ai := range draft.ActionItems {
+			items := make([]engine.SeedItem, len(create))
+			for i, ai := range create {
 				items[i] = engine.SeedItem{Summary: ai.Summary, Owner: ai.Owner}
 			}
 			return st.Enqueue(ctx, store.Job{Args: engine.SeedItemsArgs{COEKey: c.TicketKey, Items: items}})

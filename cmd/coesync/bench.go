@@ -810,6 +810,7 @@ func startBenchEnv(ctx context.Context, log *slog.Logger, o benchEnvOptions) (*b
 		return nil, err
 	}
 	e.dir = dir
+	addBot(e.pd, o.pdFrom)
 	cfg := demoConfig(pdURL, e.jira.URL, e.gh.URL(), filepath.Join(dir, "coesync.db"), o.pdFrom)
 	cfg.Workers = config.Defaults().Workers
 	if o.edit != nil {

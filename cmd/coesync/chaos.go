@@ -120,6 +120,8 @@ const (
 	chaosGHSecret   = "chaos-gh-webhook-secret-77aa"
 	chaosJiraSecret = "chaos-jira-webhook-secret-b5c2"
 	chaosDBPassword = "chaos-db-password-31f9"
+	// chaosPDFrom is not a secret: the note's From, a user of the account.
+	chaosPDFrom = "coesync@example.com"
 )
 
 var chaosSecrets = []string{chaosPDToken, chaosPDSecret, chaosJiraToken, chaosGHToken, chaosGHSecret, chaosJiraSecret, chaosDBPassword}
@@ -276,6 +278,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 	// The fakes, failing as configured.
 	pd := pdtest.New(chaosPDToken)
 	defer pd.Close()
+	addBot(pd, chaosPDFrom)
 	jira := jiratest.New(jiratest.Options{User: demoJiraUser, Token: chaosJiraToken, Transitions: demoWorkflow(), SearchLag: 300 * time.Millisecond})
 	defer jira.Close()
 	gh := ghtest.New(ghtest.Options{Token: chaosGHToken, Repos: []string{demoRepo}, Quota: -1})
@@ -316,7 +319,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 		"COESYNC_PAGERDUTY_API_URL=" + pd.URL(),
 		"COESYNC_PAGERDUTY_TOKEN=" + chaosPDToken,
 		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS=" + chaosPDSecret,
-		"COESYNC_PAGERDUTY_FROM=coesync@example.com",
+		"COESYNC_PAGERDUTY_FROM=" + chaosPDFrom,
 		"COESYNC_JIRA_URL=" + jira.URL,
 		"COESYNC_JIRA_USER=" + demoJiraUser,
 		"COESYNC_JIRA_TOKEN=" + chaosJiraToken,

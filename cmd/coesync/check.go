@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/coesync/coesync/config"
 	"github.com/coesync/coesync/connectors/github"
 	"github.com/coesync/coesync/connectors/jira"
+	"github.com/coesync/coesync/connectors/pagerduty"
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/engine"
 )
@@ -94,6 +96,8 @@ type checkGitHub interface {
 // checkPagerDuty is what `coesync check` asks PagerDuty.
 type checkPagerDuty interface {
 	CheckAccess(ctx context.Context) error
+	IsUser(ctx context.Context, email string) (bool, error)
+	ProbeNoteWrite(ctx context.Context) error
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -144,6 +148,37 @@ func (c *checklist) finish() error {
 	return nil
 }
 
+// checkPagerDutyNotes checks what the note on each incident needs: that
+// COESYNC_PAGERDUTY_FROM is the email of a user of the account (GET
+// /users), and that the key may write, proved by a note on an incident
+// that cannot exist (404 passes, 403 is a read-only key): nothing is
+// written.
+func checkPagerDutyNotes(ctx context.Context, cl *checklist, from string, pd checkPagerDuty) {
+	const what = "PagerDuty notes"
+	if from == "" {
+		cl.ok(what, "COESYNC_PAGERDUTY_FROM is not set: coesync adds no note with the COE link to incidents")
+		return
+	}
+	shown := termSafe(from, 80)
+	if ok, err := pd.IsUser(ctx, from); err != nil {
+		cl.failErr(what, err, "give the key access to list users, or check COESYNC_PAGERDUTY_FROM")
+		return
+	} else if !ok {
+		cl.fail(what, "COESYNC_PAGERDUTY_FROM "+shown+" is not a user of the PagerDuty account (PagerDuty refuses notes from anyone else)",
+			"set COESYNC_PAGERDUTY_FROM to the email of a PagerDuty user (for example a service account user), or unset it to add no notes")
+		return
+	}
+	if err := pd.ProbeNoteWrite(ctx); err != nil {
+		fix := "check COESYNC_PAGERDUTY_TOKEN"
+		if errors.Is(err, pagerduty.ErrReadOnly) {
+			fix = "create a REST API key with full access (Integrations → API Access Keys), or unset COESYNC_PAGERDUTY_FROM to add no notes"
+		}
+		cl.failErr(what, err, fix)
+		return
+	}
+	cl.ok(what, shown+" is a user of the account and the key may write notes (probed on an incident that cannot exist; nothing written)")
+}
+
 // runChecks checks the live systems against the configuration and the
 // routes: credentials, Jira projects (issue types, sub-task type, required
 // fields, transitions) and GitHub repositories (writable).
@@ -154,6 +189,7 @@ func runChecks(ctx context.Context, cl *checklist, cfg config.Config, routes []c
 			"check COESYNC_PAGERDUTY_API_URL (https://api.pagerduty.com, or https://api.eu.pagerduty.com for EU accounts)"))
 	} else {
 		cl.ok("PagerDuty credentials", "the token can list incidents")
+		checkPagerDutyNotes(ctx, cl, cfg.PagerDutyFrom, pd)
 	}
 
 	jiraOK := true

@@ -25,6 +25,8 @@ type checkFakes struct {
 	coe bool
 	// gh adjusts the fake GitHub.
 	gh func(*ghtest.Server)
+	// pd adjusts the fake PagerDuty.
+	pd func(*pdtest.Server)
 	// cfg adjusts the configuration pointing at the fakes.
 	cfg func(*config.Config)
 }
@@ -36,6 +38,10 @@ func runCheckAgainst(t *testing.T, f checkFakes) (string, bool) {
 	ctx := context.Background()
 	pd := pdtest.New(demoPDToken)
 	t.Cleanup(pd.Close)
+	addBot(pd, checkBot)
+	if f.pd != nil {
+		f.pd(pd)
+	}
 	if f.jiraOpts.User == "" {
 		f.jiraOpts.User, f.jiraOpts.Token = demoJiraUser, demoJiraToken
 	}
@@ -46,7 +52,7 @@ func runCheckAgainst(t *testing.T, f checkFakes) (string, bool) {
 	if f.gh != nil {
 		f.gh(gs)
 	}
-	cfg := demoConfig(pd.URL(), js.URL, gs.URL(), filepath.Join(t.TempDir(), "x.db"), "")
+	cfg := demoConfig(pd.URL(), js.URL, gs.URL(), filepath.Join(t.TempDir(), "x.db"), checkBot)
 	if f.cfg != nil {
 		f.cfg(&cfg)
 	}
@@ -81,6 +87,9 @@ func runCheckAgainst(t *testing.T, f checkFakes) (string, bool) {
 	return out.String(), err != nil
 }
 
+// checkBot is the COESYNC_PAGERDUTY_FROM of the checks, a user of the fake account.
+const checkBot = "coesync@example.com"
+
 func TestCheckReportsEachMisconfigurationWithItsFix(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -90,6 +99,12 @@ func TestCheckReportsEachMisconfigurationWithItsFix(t *testing.T) {
 	}{
 		{"pagerduty token", checkFakes{cfg: func(c *config.Config) { c.PagerDutyToken = "wrong" }},
 			[]string{"[FAIL] PagerDuty credentials", "fix: create a REST API key with read access", "COESYNC_PAGERDUTY_TOKEN"}},
+		{"pagerduty from not a user", checkFakes{cfg: func(c *config.Config) { c.PagerDutyFrom = "stranger@example.com" }},
+			[]string{"[FAIL] PagerDuty notes: COESYNC_PAGERDUTY_FROM stranger@example.com is not a user of the PagerDuty account",
+				"fix: set COESYNC_PAGERDUTY_FROM to the email of a PagerDuty user"}},
+		{"pagerduty read-only key", checkFakes{pd: func(s *pdtest.Server) { s.ReadOnly(true) }},
+			[]string{"[FAIL] PagerDuty notes: pagerduty: probe note write: the API key may not write",
+				"fix: create a REST API key with full access"}},
 		{"jira token", checkFakes{cfg: func(c *config.Config) { c.JiraToken = "wrong" }},
 			[]string{"[FAIL] Jira credentials", "fix: Jira Cloud: set COESYNC_JIRA_USER"}},
 		{"jira project", checkFakes{cfg: func(c *config.Config) { c.JiraProject = "NOPE" }},
@@ -158,7 +173,8 @@ func TestCheckPassesOnAGoodSetup(t *testing.T) {
 	if failed {
 		t.Fatalf("check failed:\n%s", out)
 	}
-	for _, want := range []string{"[ok  ] PagerDuty credentials", "[ok  ] Jira credentials", "[ok  ] Jira project OPS",
+	for _, want := range []string{"[ok  ] PagerDuty credentials",
+		"[ok  ] PagerDuty notes: coesync@example.com is a user of the account and the key may write notes", "[ok  ] Jira credentials", "[ok  ] Jira project OPS",
 		`[ok  ] Jira OPS issue type "Task" (COE)`, `[ok  ] Jira OPS sub-task type "Sub-task" (action items)`,
 		`[ok  ] Jira OPS done transition: "Done" is offered on OPS-1`, "[ok  ] GitHub credentials: authenticated as coesync-bot",
 		"[ok  ] GitHub repository acme/checkout: writable", "0 failed"} {

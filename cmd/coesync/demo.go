@@ -169,6 +169,14 @@ func demoActionItems(ctx context.Context, e *demoEnv, stdout io.Writer) error {
 	return fmt.Errorf("roll-up on %s not updated", c.TicketKey)
 }
 
+// addBot makes from (COESYNC_PAGERDUTY_FROM; "" for none) a user of the
+// fake PagerDuty account: PagerDuty refuses a note from anyone else.
+func addBot(pd *pdtest.Server, from string) {
+	if from != "" {
+		pd.AddUser(pdtest.User{ID: "PCOESYNC", Name: "coesync", Email: from})
+	}
+}
+
 // startDemo starts the fakes and coesync on loopback.
 func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 	e := &demoEnv{PD: pdtest.New(demoPDToken)}
@@ -187,6 +195,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		e.dir = dir
 		o.dbPath = filepath.Join(dir, "coesync.db")
 	}
+	addBot(e.PD, o.pdFrom)
 	cfg := demoConfig(e.PD.URL(), e.Jira.URL, e.GitHub.URL(), o.dbPath, o.pdFrom)
 	if o.edit != nil {
 		o.edit(&cfg)

@@ -37,9 +37,15 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // their webhooks, twice in a row (a webhook can enqueue a job).
 func settle(t *testing.T, e *demoEnv) {
 	t.Helper()
+	settleWithin(t, e, 40*time.Second)
+}
+
+// settleWithin is settle for a test with more work than most.
+func settleWithin(t *testing.T, e *demoEnv, timeout time.Duration) {
+	t.Helper()
 	ctx := context.Background()
 	quiet := 0
-	waitFor(t, "the sync to settle", 40*time.Second, func() bool {
+	waitFor(t, "the sync to settle", timeout, func() bool {
 		e.Jira.Flush()
 		e.GitHub.Flush()
 		jobs, err := e.App.Store.Jobs(ctx, "available", "running", "retryable", "scheduled", "pending")
@@ -267,26 +273,36 @@ func TestActionItemsMirroredAndClosedBothWays(t *testing.T) {
 	}
 }
 
+// An issue closed as not planned, or as a duplicate (another issue tracks
+// the work), closes its action item as won't do, with a comment saying so.
 func TestClosedAsNotPlannedIsDoneWithAComment(t *testing.T) {
 	t.Parallel()
-	e := startTestDemo(t, demoOptions{})
-	_, items := coeWithItems(t, e, "PNOTPLN")
-	it := items[0]
-	if err := e.GitHub.CloseIssue(demoRepo, it.Number, "not_planned"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the Jira item to be done with a comment", 10*time.Second, func() bool {
-		is, _ := e.Jira.Issue(it.JiraKey)
-		for _, c := range is.Comments {
-			if is.Status == "Done" && strings.Contains(c.Body, "not planned") {
-				return true
+	for _, tc := range []struct{ reason, comment string }{
+		{"not_planned", "not planned"},
+		{"duplicate", "*duplicate*"},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			t.Parallel()
+			e := startTestDemo(t, demoOptions{})
+			_, items := coeWithItems(t, e, "PNOTPLN")
+			it := items[0]
+			if err := e.GitHub.CloseIssue(demoRepo, it.Number, tc.reason); err != nil {
+				t.Fatal(err)
 			}
-		}
-		return false
-	})
-	settle(t, e)
-	if g, _ := e.GitHub.Issue(demoRepo, it.Number); g.StateReason != "not_planned" {
-		t.Errorf("coesync rewrote the GitHub state reason to %q", g.StateReason)
+			waitFor(t, "the Jira item to be done with a comment", 10*time.Second, func() bool {
+				is, _ := e.Jira.Issue(it.JiraKey)
+				for _, c := range is.Comments {
+					if is.Status == "Done" && strings.Contains(c.Body, tc.comment) {
+						return true
+					}
+				}
+				return false
+			})
+			settle(t, e)
+			if g, _ := e.GitHub.Issue(demoRepo, it.Number); g.StateReason != tc.reason {
+				t.Errorf("coesync rewrote the GitHub state reason to %q", g.StateReason)
+			}
+		})
 	}
 }
 

@@ -598,7 +598,7 @@ func checkPatch(p coe.GitHubIssuePatch) error {
 	}
 	if p.StateReason != nil {
 		switch *p.StateReason {
-		case coe.GitHubReasonCompleted, coe.GitHubReasonNotPlanned, coe.GitHubReasonReopened:
+		case coe.GitHubReasonCompleted, coe.GitHubReasonNotPlanned, coe.GitHubReasonDuplicate, coe.GitHubReasonReopened:
 		default:
 			return engine.Permanently(fmt.Errorf("invalid state reason %q", *p.StateReason))
 		}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 )
 
 // ActionItem is a proposed corrective action.
@@ -18,6 +17,37 @@ type ActionItem struct {
 	Due      time.Time
 	// Source is the ID of the note the item was proposed in.
 	Source string
+	// NotCreated says why coesync does not create the item ("" when it
+	// does); the COE still lists it as a proposal.
+	NotCreated string
+}
+
+// WithItemCap returns d with the proposed action items beyond the first max
+// marked as not created (max <= 0: no cap). It bounds the sub-tasks and
+// GitHub issues one incident's notes can make.
+func (d Draft) WithItemCap(max int) Draft {
+	if max <= 0 || len(d.ActionItems) <= max {
+		return d
+	}
+	items := append([]ActionItem(nil), d.ActionItems...)
+	reason := "not created: over the cap of " + strconv.Itoa(max)
+	for i := max; i < len(items); i++ {
+		items[i].NotCreated = reason
+	}
+	d.ActionItems = items
+	return d
+}
+
+// ItemsToCreate returns the proposed action items coesync creates (those
+// not marked NotCreated), in order.
+func (d Draft) ItemsToCreate() []ActionItem {
+	var out []ActionItem
+	for _, a := range d.ActionItems {
+		if a.NotCreated == "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // RelatedItem is a link in a COE's related items.
@@ -191,28 +221,4 @@ func TicketSummary(inc Incident) string {
 		return truncateUTF16(prefix+title+suffix, MaxSummaryLen)
 	}
 	return prefix + truncateUTF16(title, room) + suffix
-}
-
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
-
-// truncateUTF16 caps s at max UTF-16 code units, ending a capped text with
-// "…".
-func truncateUTF16(s string, max int) string {
-	if utf16Len(s) <= max {
-		return s
-	}
-	n := 0
-	for i, r := range s {
-		if n+utf16.RuneLen(r) > max-1 {
-			return strings.TrimRight(s[:i], " ") + ellipsis
-		}
-		n += utf16.RuneLen(r)
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package coe
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,42 @@ func TestTicketSummaryTruncation(t *testing.T) {
 	title := strings.Repeat("a", MaxSummaryLen-len("COE: ")-len(suffix))
 	if got := TicketSummary(Incident{Title: title, Number: 1}); got != "COE: "+title+suffix {
 		t.Errorf("a title that fits was changed: %q", got)
+	}
+}
+
+func TestWithItemCap(t *testing.T) {
+	var notes []Note
+	for i := range 5 {
+		notes = append(notes, Note{ID: fmt.Sprint(i), At: time.Unix(int64(i), 0), Author: "Bob", Content: fmt.Sprintf("Action: item %d", i)})
+	}
+	d := NewDraft(Incident{ID: "P1"}, nil, notes, Route{})
+	for _, tc := range []struct {
+		max, create int
+	}{{0, 5}, {5, 5}, {10, 5}, {2, 2}} {
+		got := d.WithItemCap(tc.max)
+		if n := len(got.ItemsToCreate()); n != tc.create {
+			t.Errorf("cap %d: %d items to create, want %d", tc.max, n, tc.create)
+		}
+		if len(got.ActionItems) != 5 {
+			t.Errorf("cap %d: %d items listed, want all 5", tc.max, len(got.ActionItems))
+		}
+	}
+	capped := d.WithItemCap(2)
+	if d.ActionItems[4].NotCreated != "" {
+		t.Error("WithItemCap modified its receiver's items")
+	}
+	if got := capped.ActionItems[2].NotCreated; got != "not created: over the cap of 2" {
+		t.Errorf("NotCreated = %q", got)
+	}
+	r, err := NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Render(capped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "| Proposed, not created: over the cap of 2 |"); n != 3 {
+		t.Errorf("%d rows marked over the cap, want 3:\n%s", n, out)
 	}
 }

@@ -15,8 +15,16 @@ const (
 const (
 	GitHubReasonCompleted  = "completed"
 	GitHubReasonNotPlanned = "not_planned"
+	GitHubReasonDuplicate  = "duplicate"
 	GitHubReasonReopened   = "reopened"
 )
+
+// ClosedUndone reports whether a GitHub issue closed with reason was closed
+// without the work being done: as not planned, or as a duplicate of another
+// issue (which tracks the work). Both close the action item as won't do.
+func ClosedUndone(reason string) bool {
+	return reason == GitHubReasonNotPlanned || reason == GitHubReasonDuplicate
+}
 
 // GitHubIssue is a GitHub issue mirroring an action item.
 type GitHubIssue struct {
@@ -28,7 +36,7 @@ type GitHubIssue struct {
 	Body   string
 	// State is GitHubStateOpen or GitHubStateClosed.
 	State string
-	// StateReason is "completed", "not_planned", "reopened" or "".
+	// StateReason is "completed", "not_planned", "duplicate", "reopened" or "".
 	StateReason string
 	Assignees   []string // logins
 	Labels      []string // names
@@ -60,7 +68,7 @@ type GitHubIssuePatch struct {
 	Title       *string
 	Body        *string
 	State       *string // "open" or "closed"
-	StateReason *string // "completed", "not_planned" or "reopened"
+	StateReason *string // "completed", "not_planned", "duplicate" or "reopened"
 	Assignees   *[]string
 	Labels      *[]string
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/template"
 	"time"
-	"unicode/utf16"
 )
 
 //go:embed templates/coe.wiki.tmpl
@@ -374,18 +373,7 @@ func omittedSummary(n int, kinds map[LogKind]int) string {
 const cutNotice = "\n\n_This draft was cut to fit Jira's size limit; see the PagerDuty incident for the rest._\n"
 
 // cutToFit cuts out at a line end so that it and cutNotice fit max UTF-16
-// code units. Every line the template writes is complete markup, so a cut
-// at a line end leaves no construct open.
+// code units (TextLimit.Fit's cut, with the draft's own notice).
 func cutToFit(out string, max int) string {
-	room := max - utf16Len(cutNotice)
-	n, end := 0, 0
-	for i, r := range out {
-		if n += utf16.RuneLen(r); n > room {
-			break
-		}
-		if r == '\n' {
-			end = i
-		}
-	}
-	return strings.TrimRight(out[:end], "\n") + cutNotice
+	return TextLimit{Max: max, UTF16: true, Vendor: "Jira"}.cut(out, cutNotice, "")
 }

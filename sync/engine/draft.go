@@ -41,10 +41,13 @@ type Drafter struct {
 	Store    COEStore
 	Renderer Renderer
 	Now      func() time.Time
-	Log      *slog.Logger
+	// Sleep waits on the clock Now reads; nil means a real timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Log   *slog.Logger
 	// SearchSettle is how long Jira's search may lag behind a create. A
-	// retry that finds an unfinished create and no ticket by label waits
-	// this long after the intent before it trusts the empty answer.
+	// retry that finds an unfinished create and no ticket by label polls
+	// the search with backoff (pollByLabel) until this long after the
+	// intent before it trusts the empty answer.
 	SearchSettle time.Duration
 	// DefaultRepo is COESYNC_GITHUB_REPO: a route that names another
 	// repository was set by a rule, which wins over an item's repo label.
@@ -56,6 +59,10 @@ type Drafter struct {
 	// timed out) a retry that does not see it waits before adding it again
 	// (PagerDuty may apply a request after the client gave up).
 	NoteSettle time.Duration
+	// MaxProposedItems is COESYNC_MAX_PROPOSED_ITEMS: the draft marks the
+	// proposed action items beyond it as not created (coe.Draft.WithItemCap);
+	// zero caps nothing.
+	MaxProposedItems int
 	// Created, if set, is called once the ticket exists (metrics, seeding
 	// action items). It must be idempotent: a retry may call it again.
 	Created func(ctx context.Context, c store.COE, d coe.Draft) error
@@ -155,7 +162,7 @@ func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft,
 
 func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
 	route := d.Router.Route(f.inc)
-	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history)
+	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history).WithItemCap(d.MaxProposedItems)
 	desc, err := d.Renderer.Render(draft)
 	if err != nil {
 		return draft, "", Permanently(fmt.Errorf("render COE for %s: %w", f.inc.ID, err))
@@ -276,9 +283,9 @@ func (d *Drafter) recover(ctx context.Context, rec store.COE) (store.COE, Outcom
 		// The last create was refused by Jira: none is in flight.
 		return rec, "", nil
 	}
-	refs, err := d.Tracker.FindByLabel(ctx, rec.Label)
+	refs, err := d.pollByLabel(ctx, rec)
 	if err != nil {
-		return rec, "", fmt.Errorf("look for COE of %s by label: %w", rec.IncidentID, err)
+		return rec, "", err
 	}
 	if len(refs) > 0 {
 		// Should two exist (a create that Jira applied twice), the oldest
@@ -292,8 +299,63 @@ func (d *Drafter) recover(ctx context.Context, rec store.COE) (store.COE, Outcom
 		rec.State, rec.TicketKey, rec.TicketID, rec.TicketURL, rec.CreatedAt = store.COECreated, ref.Key, ref.ID, ref.URL, d.now()
 		return rec, OutcomeFound, nil
 	}
-	reason := "Jira search may not show a ticket created " + d.now().Sub(rec.IntentAt).Round(time.Millisecond).String() + " ago"
-	return rec, "", landing(rec.IntentAt, d.SearchSettle, d.now(), reason)
+	// Empty once the window has passed: no create landed.
+	return rec, "", nil
+}
+
+// Polling Jira's search for the ticket of an interrupted create: the first
+// look again after searchPollFirst, each wait twice the last up to
+// searchPollMax, for at most searchPollBudget in one attempt (a job does
+// not hold its worker for the whole settle window; a WaitError has the
+// job look again later).
+const (
+	searchPollFirst  = 250 * time.Millisecond
+	searchPollMax    = 4 * time.Second
+	searchPollBudget = 15 * time.Second
+)
+
+// pollByLabel searches Jira for rec's ticket until it shows, the settle
+// window after rec's intent has passed (an empty answer is then the
+// truth), or this attempt's polling budget is spent. Jira's search
+// typically lags a few seconds, so a ticket that landed is found within
+// seconds instead of after the whole window.
+func (d *Drafter) pollByLabel(ctx context.Context, rec store.COE) ([]coe.TicketRef, error) {
+	settled := rec.IntentAt.Add(d.SearchSettle)
+	start, wait := d.now(), searchPollFirst
+	for {
+		refs, err := d.Tracker.FindByLabel(ctx, rec.Label)
+		if err != nil {
+			return nil, fmt.Errorf("look for COE of %s by label: %w", rec.IncidentID, err)
+		}
+		now := d.now()
+		left := settled.Sub(now)
+		if len(refs) > 0 || d.SearchSettle <= 0 || left <= 0 {
+			return refs, nil
+		}
+		if spent := now.Sub(start); spent+min(wait, left) > searchPollBudget {
+			reason := "Jira search may not show a ticket created " + now.Sub(rec.IntentAt).Round(time.Millisecond).String() + " ago"
+			return nil, &WaitError{Wait: min(wait, left), Reason: reason}
+		}
+		if err := d.sleep(ctx, min(wait, left)); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, searchPollMax)
+	}
+}
+
+// sleep waits d on the Drafter's clock.
+func (d *Drafter) sleep(ctx context.Context, dur time.Duration) error {
+	if d.Sleep != nil {
+		return d.Sleep(ctx, dur)
+	}
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // followUp runs the steps after the ticket exists; each is an upsert or is

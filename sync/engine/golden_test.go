@@ -72,8 +72,8 @@ func TestHostileActionItemsLandInert(t *testing.T) {
 			Summary: text, AssigneeName: text, Priority: text, Due: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 		title := issueTitle(c.TicketKey, coe.CleanText(ji.Summary))
 		body := s.body(c, ji, "")
-		if n := utf8.RuneCountInString(title); n > maxIssueTitle {
-			t.Errorf("item %d: title of %d characters; GitHub refuses more than %d", i, n, maxIssueTitle)
+		if n := utf8.RuneCountInString(title); n > coe.GitHubTitle.Max {
+			t.Errorf("item %d: title of %d characters; GitHub refuses more than %d", i, n, coe.GitHubTitle.Max)
 		}
 		for _, part := range []string{title, body} {
 			if !utf8.ValidString(part) {
@@ -106,8 +106,8 @@ func TestHostileActionItemsLandInert(t *testing.T) {
 func TestIssueTitleFitsGitHub(t *testing.T) {
 	long := strings.Repeat("é", 255)
 	title := issueTitle("OPS-12345", long)
-	if n := utf8.RuneCountInString(title); n != maxIssueTitle {
-		t.Fatalf("title has %d characters, want %d", n, maxIssueTitle)
+	if n := utf8.RuneCountInString(title); n != coe.GitHubTitle.Max {
+		t.Fatalf("title has %d characters, want %d", n, coe.GitHubTitle.Max)
 	}
 	if got := issueTitle("OPS-1", "short"); got != "[OPS-1] short" {
 		t.Fatalf("issueTitle = %q", got)

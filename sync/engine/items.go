@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/metrics"
@@ -115,20 +114,17 @@ func KeyFromBody(body string) (string, bool) {
 	return m[1], true
 }
 
-// issueTitle is the GitHub title of an item: "[COE-KEY] summary", cut to
-// GitHub's 256 characters (a Jira summary may have 255 on its own).
+// issueTitle is the GitHub title of an item: "[COE-KEY] summary", fitted
+// to GitHub's limit (a Jira summary may have 255 characters on its own).
 func issueTitle(coeKey, summary string) string {
-	prefix := "[" + coeKey + "] "
-	return prefix + coe.Truncate(summary, maxIssueTitle-utf8.RuneCountInString(prefix))
+	return coe.GitHubTitle.FitLine("[" + coeKey + "] " + summary)
 }
 
-// maxIssueTitle is GitHub's limit; a longer title is refused with a 422.
-const maxIssueTitle = 256
-
 // summaryFromTitle undoes issueTitle; a title someone rewrote without the
-// prefix is taken whole.
+// prefix is taken whole, fitted to Jira's summary limit (GitHub allows one
+// character more).
 func summaryFromTitle(coeKey, title string) string {
-	return strings.TrimSpace(strings.TrimPrefix(title, "["+coeKey+"]"))
+	return coe.JiraSummary.FitLine(strings.TrimSpace(strings.TrimPrefix(title, "["+coeKey+"]")))
 }
 
 func priorityLabel(p string) string {
@@ -176,9 +172,8 @@ func (s *ItemSyncer) body(c store.COE, ji coe.JiraItem, assignee string) string 
 	}
 	fmt.Fprintf(&b, "| Priority | %s |\n\n", strings.ReplaceAll(prio, "|", "\\|"))
 	b.WriteString("Kept in step with Jira by coesync: closing or reopening this issue, or editing its title, updates the Jira item.\n\n")
-	b.WriteString(Marker(ji.Key))
-	b.WriteString("\n")
-	return b.String()
+	// The marker last and whole: KeyFromBody finds the item by it.
+	return coe.GitHubBody.Fit(b.String(), Marker(ji.Key)+"\n")
 }
 
 func safeURL(u string) string {
@@ -554,11 +549,15 @@ func (s *ItemSyncer) transitionJira(ctx context.Context, key string, done bool, 
 	comment := ""
 	if done {
 		names = s.Transitions.Done
-		if reason == coe.GitHubReasonNotPlanned {
+		if coe.ClosedUndone(reason) {
 			if len(s.Transitions.WontDo) > 0 {
 				names = append(append([]string{}, s.Transitions.WontDo...), names...)
 			}
-			comment = "The GitHub issue mirroring this action item was closed as *not planned*."
+			as := "*not planned*"
+			if reason == coe.GitHubReasonDuplicate {
+				as = "a *duplicate* (not planned here)"
+			}
+			comment = "The GitHub issue mirroring this action item was closed as " + as + "."
 		}
 	}
 	_, err = s.Jira.Transition(ctx, key, names)
@@ -948,6 +947,7 @@ func rollupBody(items []store.ActionItem) string {
 		}
 		fmt.Fprintf(&b, "|%s %s|%s|%s|%s|%s|\n", it.JiraKey, coe.EscapeWikiCell(it.Title), gh, owner, due, state)
 	}
-	fmt.Fprintf(&b, "\n_Kept current by coesync; edits to this comment are overwritten. (%s)_", rollupMarker)
-	return b.String()
+	// The marker last and whole: the roll-up is found by it. Many linked
+	// items can make the table longer than a Jira comment may be.
+	return coe.JiraText.Fit(b.String(), fmt.Sprintf("\n_Kept current by coesync; edits to this comment are overwritten. (%s)_", rollupMarker))
 }

@@ -33,7 +33,7 @@ const (
 
 // HistoryStore is the part of the store HistoryFinder reads.
 type HistoryStore interface {
-	EarlierCOEs(ctx context.Context, serviceID, incidentKey string, before time.Time, limit int) ([]store.COE, error)
+	EarlierCOEs(ctx context.Context, q store.EarlierQuery) ([]store.COE, error)
 	ActionItems(ctx context.Context, coeKey string) ([]store.ActionItem, error)
 	State(ctx context.Context, key string) (string, error)
 	SetState(ctx context.Context, key, value string) error
@@ -93,7 +93,9 @@ func (h *HistoryFinder) limit() int {
 	return DefaultEarlierLimit
 }
 
-// Find returns the earlier COEs of inc, newest first. A store failure is
+// Find returns the earlier COEs of inc, newest first: those of incidents
+// triggered before inc, never of later ones (a backfill reviews old
+// incidents after newer ones were reviewed). A store failure is
 // returned (the job retries); a Jira failure is returned when strict and
 // not permanent, else noted in History.Failed.
 func (h *HistoryFinder) Find(ctx context.Context, inc coe.Incident, strict bool, now time.Time) (coe.History, error) {
@@ -107,7 +109,8 @@ func (h *HistoryFinder) Find(ctx context.Context, inc coe.Incident, strict bool,
 	}
 	since := ref.Add(-h.window())
 	// One more than the limit: the incident's own COE may be among them.
-	recs, err := h.Store.EarlierCOEs(ctx, inc.ServiceID, inc.IncidentKey, now.Add(time.Millisecond), h.limit()+1)
+	recs, err := h.Store.EarlierCOEs(ctx, store.EarlierQuery{ServiceID: inc.ServiceID, IncidentKey: inc.IncidentKey,
+		Number: inc.Number, TriggeredAt: ref, Limit: h.limit() + 1})
 	if err != nil {
 		return coe.History{}, fmt.Errorf("earlier COEs of incident %s: %w", inc.ID, err)
 	}
@@ -154,6 +157,11 @@ func (h *HistoryFinder) Find(ctx context.Context, inc coe.Incident, strict bool,
 		}
 		if e.ownLabel == own {
 			continue // this incident's own ticket, from an interrupted create
+		}
+		if !e.CreatedAt.Before(ref) {
+			// Jira does not say when the ticket's incident triggered; one
+			// created since inc triggered may be of a later incident.
+			continue
 		}
 		e.InWindow = !e.CreatedAt.IsZero() && e.CreatedAt.After(since)
 		out.Earlier = append(out.Earlier, e.EarlierCOE)

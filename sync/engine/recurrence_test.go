@@ -96,7 +96,8 @@ func TestHistoryFromStore(t *testing.T) {
 func TestHistoryFallsBackToJira(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	js := jiratest.New(jiratest.Options{})
+	// The fake's clock: the tickets below are created before the incident triggered.
+	js := jiratest.New(jiratest.Options{Now: func() time.Time { return trigger.Add(-2 * time.Hour) }})
 	t.Cleanup(js.Close)
 	jc, err := jira.New(jira.Options{BaseURL: js.URL, User: jiratest.DefaultUser, Token: jiratest.DefaultToken})
 	if err != nil {
@@ -136,7 +137,7 @@ func TestHistoryFallsBackToJira(t *testing.T) {
 		e.Open[0].Key != open.Key || e.Title != "COE: disk full (PagerDuty #7)" || e.CreatedAt.IsZero() {
 		t.Errorf("from Jira: %+v", e)
 	}
-	// Created just now by the fake's clock: inside the window.
+	// Created two hours before the incident triggered: inside the window.
 	if !got.IsRecurrence() {
 		t.Error("a COE created in the window is not a recurrence")
 	}
@@ -202,5 +203,56 @@ func TestHistoryStoreCoversTheWindow(t *testing.T) {
 	got, err := h.Find(ctx, incident, true, now.Add(91*24*time.Hour))
 	if err != nil || !got.Searched || len(js.Requests()) != 0 {
 		t.Fatalf("91 days later: %d Jira requests, %+v, %v; want none", len(js.Requests()), got, err)
+	}
+}
+
+// A backfill reviews old incidents after newer ones were reviewed: the COE
+// of an earlier incident is never called a repeat of a later one's, neither
+// from the store nor from Jira (where coesync's own recent tickets are).
+func TestHistoryOnlyIncidentsTriggeredBefore(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	now := trigger.Add(30 * 24 * time.Hour) // the backfill runs a month later
+	// Incident #20 triggered after #10 and was reviewed before the backfill.
+	later := store.COE{IncidentID: "PLATER", TicketKey: "OPS-5", ServiceID: "PSVC", IncidentKey: "disk-full", IncidentNumber: 20, Title: "later"}
+	addCOE(t, s, later, trigger.Add(10*24*time.Hour), map[string]bool{"OPS-6": false})
+	// Its ticket is in Jira too, created when it was reviewed.
+	js := jiratest.New(jiratest.Options{Now: func() time.Time { return trigger.Add(10 * 24 * time.Hour) }})
+	t.Cleanup(js.Close)
+	jc, err := jira.New(jira.Options{BaseURL: js.URL, User: jiratest.DefaultUser, Token: jiratest.DefaultToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jc.CreateTicket(ctx, coe.TicketSpec{Project: "OPS", IssueType: "Task", Summary: "COE: later",
+		Labels: []string{"coe", coe.IncidentLabel("PLATER"), coe.ServiceLabel("PSVC")}}); err != nil {
+		t.Fatal(err)
+	}
+	h := &engine.HistoryFinder{Store: s, Jira: jc, Window: 90 * 24 * time.Hour, JiraCacheTTL: -1}
+
+	for _, tc := range []struct {
+		name string
+		inc  coe.Incident
+	}{
+		{"numbered", coe.Incident{ID: "PEARLY", Number: 10, ServiceID: "PSVC", IncidentKey: "disk-full", CreatedAt: trigger, ResolvedAt: resolved}},
+		{"number unknown", coe.Incident{ID: "PEARLY", ServiceID: "PSVC", IncidentKey: "disk-full", CreatedAt: trigger, ResolvedAt: resolved}},
+	} {
+		got, err := h.Find(ctx, tc.inc, true, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, ok := got.Recurrence(); ok || len(got.Earlier) != 0 || len(got.StillOpen()) != 0 {
+			t.Errorf("%s: the earlier incident repeats %+v (earlier %+v, still open %+v); want no earlier COE", tc.name, r, got.Earlier, got.StillOpen())
+		}
+	}
+
+	// The later incident, asked about after the backfill, repeats the earlier one.
+	addCOE(t, s, store.COE{IncidentID: "PEARLY", TicketKey: "OPS-7", ServiceID: "PSVC", IncidentKey: "disk-full", IncidentNumber: 10}, now, nil)
+	got, err := h.Find(ctx, coe.Incident{ID: "PLATER", Number: 20, ServiceID: "PSVC", IncidentKey: "disk-full",
+		CreatedAt: trigger.Add(9 * 24 * time.Hour)}, true, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := got.Recurrence(); !ok || r.TicketKey != "OPS-7" || len(got.Earlier) != 1 {
+		t.Errorf("the later incident: recurrence %+v %v, earlier %+v; want OPS-7 only", r, ok, got.Earlier)
 	}
 }

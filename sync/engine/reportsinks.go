@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 
+	"github.com/coesync/coesync/sync/coe"
 	"github.com/coesync/coesync/sync/report"
 )
 
@@ -21,7 +22,7 @@ func (GitHubReportSink) Name() string { return "github" }
 // Deliver implements ReportSink.
 func (s GitHubReportSink) Deliver(ctx context.Context, r report.Report) error {
 	marker := "<!-- coesync:report:" + r.Period.Label + " -->"
-	return s.Issues.UpsertComment(ctx, s.Repo, s.Number, marker, r.Markdown()+"\n"+marker+"\n")
+	return s.Issues.UpsertComment(ctx, s.Repo, s.Number, marker, coe.GitHubBody.Fit(r.Markdown(), "\n"+marker+"\n"))
 }
 
 // SlackPoster posts a payload to a Slack incoming webhook.

@@ -154,10 +154,10 @@ type Store interface {
 	DeliveryCounts(ctx context.Context, since, until time.Time) (map[string]int, error)
 	// ListCOEs returns COEs created in [since, until), newest first.
 	ListCOEs(ctx context.Context, since, until time.Time) ([]COE, error)
-	// EarlierCOEs returns up to limit created COEs of PagerDuty service
-	// serviceID or with incident key incidentKey (an empty argument matches
-	// nothing), created before before, newest first.
-	EarlierCOEs(ctx context.Context, serviceID, incidentKey string, before time.Time, limit int) ([]COE, error)
+	// EarlierCOEs returns up to q.Limit created COEs of incidents of
+	// q.ServiceID or with q.IncidentKey that were triggered before the
+	// incident q describes, newest first.
+	EarlierCOEs(ctx context.Context, q EarlierQuery) ([]COE, error)
 
 	ItemStore
 

@@ -68,7 +68,7 @@ type Issue struct {
 	Title       string
 	Body        string
 	State       string // "open" or "closed"
-	StateReason string // "completed", "not_planned", "reopened" or ""
+	StateReason string // "completed", "not_planned", "duplicate", "reopened" or ""
 	Labels      []string
 	Assignees   []string
 	User        string
@@ -166,8 +166,8 @@ func (s *Server) OpenIssue(repo, title, body string, labels ...string) (int, err
 	return is.number, nil
 }
 
-// CloseIssue closes the issue with reason ("completed" when empty, or
-// "not_planned").
+// CloseIssue closes the issue with reason ("completed" when empty,
+// "not_planned" or "duplicate").
 func (s *Server) CloseIssue(repo string, n int, reason string) error {
 	if reason == "" {
 		reason = "completed"
@@ -291,8 +291,12 @@ func (s *Server) newIssueLocked(rp *repo, user, title, body string, labels, assi
 	return is
 }
 
-// maxTitle is GitHub's limit on an issue title, in characters.
-const maxTitle = 256
+// GitHub's limits, in characters: an issue title, and an issue or comment
+// body.
+const (
+	maxTitle = 256
+	maxBody  = 65536
+)
 
 func (s *Server) createIssue(r *http.Request, rp *repo, body []byte) reply {
 	var in map[string]json.RawMessage
@@ -304,11 +308,14 @@ func (s *Server) createIssue(r *http.Request, rp *repo, body []byte) reply {
 		return validation("Issue", "title", "missing_field")
 	}
 	if utf8.RuneCountInString(title) > maxTitle {
-		return validation("Issue", "title", "custom") // "title is too long (maximum is 256 characters)"
+		return tooLong("Issue", "title", maxTitle)
 	}
 	text, ok := strOrNull(in["body"])
 	if !ok {
 		return validation("Issue", "body", "invalid")
+	}
+	if utf8.RuneCountInString(text) > maxBody {
+		return tooLong("Issue", "body", maxBody)
 	}
 	labels, ok := labelList(in["labels"])
 	if !ok {
@@ -353,7 +360,7 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 			return validation("Issue", "title", "missing_field")
 		}
 		if utf8.RuneCountInString(t) > maxTitle {
-			return validation("Issue", "title", "custom")
+			return tooLong("Issue", "title", maxTitle)
 		}
 		title = t
 	}
@@ -361,6 +368,9 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 		b, ok := strOrNull(raw)
 		if !ok {
 			return validation("Issue", "body", "invalid")
+		}
+		if utf8.RuneCountInString(b) > maxBody {
+			return tooLong("Issue", "body", maxBody)
 		}
 		body2 = b
 	}
@@ -375,7 +385,7 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 	wantReason := ""
 	if raw, ok := in["state_reason"]; ok {
 		r, ok := strOrNull(raw)
-		if !ok || (r != "" && r != "completed" && r != "not_planned" && r != "reopened") {
+		if !ok || (r != "" && r != "completed" && r != "not_planned" && r != "duplicate" && r != "reopened") {
 			return validation("Issue", "state_reason", "invalid")
 		}
 		wantReason = r
@@ -383,7 +393,7 @@ func (s *Server) applyEdit(is *issue, body []byte, actor string) reply {
 	switch {
 	case state == "closed" && is.state == "open":
 		reason = "completed"
-		if wantReason == "not_planned" {
+		if wantReason == "not_planned" || wantReason == "duplicate" {
 			reason = wantReason
 		}
 	case state == "closed" && wantReason != "" && wantReason != "reopened":
@@ -630,6 +640,9 @@ func (s *Server) addComment(is *issue, body []byte) reply {
 	if !ok || text == "" {
 		return validation("IssueComment", "body", "missing_field")
 	}
+	if utf8.RuneCountInString(text) > maxBody {
+		return tooLong("IssueComment", "body", maxBody)
+	}
 	now := s.now()
 	s.nextComID++
 	c := &comment{id: s.nextComID, issue: is, body: text, user: s.opts.Login, createdAt: now, updatedAt: now}
@@ -666,6 +679,9 @@ func (s *Server) comment(r *http.Request, rp *repo, id string, body []byte) repl
 	text, ok := str(in["body"])
 	if !ok || text == "" {
 		return validation("IssueComment", "body", "missing_field")
+	}
+	if utf8.RuneCountInString(text) > maxBody {
+		return tooLong("IssueComment", "body", maxBody)
 	}
 	if text != c.body {
 		c.body, c.updatedAt = text, s.now()

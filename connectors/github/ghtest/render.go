@@ -298,6 +298,17 @@ func notFound() reply {
 }
 
 // validation is GitHub's 422 body.
+// tooLong is GitHub's 422 for a text over its limit (in characters).
+func tooLong(resource, field string, max int) reply {
+	return jsonReply(http.StatusUnprocessableEntity, map[string]any{
+		"message": "Validation Failed",
+		"errors": []map[string]string{{"resource": resource, "field": field, "code": "custom",
+			"message": fmt.Sprintf("%s is too long (maximum is %d characters)", field, max)}},
+		"documentation_url": docRoot,
+		"status":            "422",
+	})
+}
+
 func validation(resource, field, code string) reply {
 	return jsonReply(http.StatusUnprocessableEntity, map[string]any{
 		"message":           "Validation Failed",

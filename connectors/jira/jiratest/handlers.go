@@ -256,6 +256,8 @@ func (s *Server) applyField(is *Issue, proj *Project, name string, raw json.RawM
 		var v string
 		if json.Unmarshal(raw, &v) != nil {
 			errs[name] = msgNotString
+		} else if utf16Len(v) > maxText {
+			errs[name] = msgTextTooLong
 		} else if name == "description" {
 			is.Description = v
 		}
@@ -913,6 +915,9 @@ func commentBody(r *http.Request) (string, map[string]string, bool) {
 	if strings.TrimSpace(text) == "" {
 		return "", map[string]string{"comment": msgEmptyBody}, true
 	}
+	if utf16Len(text) > maxText {
+		return "", map[string]string{"comment": msgTextTooLong}, true
+	}
 	return text, nil, true
 }
 
@@ -998,3 +1003,22 @@ func dedupe(ss []string) []string {
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }
+
+// maxText is Jira's default limit on a text field (a description, a
+// comment), in Java characters (UTF-16 code units).
+const maxText = 32767
+
+// msgTextTooLong is Jira's answer to a text over maxText.
+const msgTextTooLong = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}

@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -43,7 +42,8 @@ var keptHeaders = []string{"Accept", "Content-Type", "From", "User-Agent"}
 //
 // Routes: GET /incidents/{id}, GET /incidents/{id}/log_entries (offset,
 // limit, total, is_overview; served newest first), GET and POST
-// /incidents/{id}/notes. Every request needs "Authorization: Token
+// /incidents/{id}/notes, GET /users (query, offset, limit). A note's From
+// header must be the email of a user of the account (see AddUser). Every request needs "Authorization: Token
 // token=<token>" (401 otherwise); a wrong method is 405, an unknown
 // incident or path 404, all with PagerDuty's {"error":{...}} body.
 type Server struct {
@@ -56,6 +56,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	incidents map[string]*Incident
+	users     []User // besides Alice, Bob, Carol and the incidents' people
+	readOnly  bool
 	seq       int
 }
 
@@ -218,6 +220,15 @@ func errorFor(status int) wireError {
 var notFound = wireError{Message: "Not Found", Code: 2100}
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
+	if strings.Trim(r.URL.Path, "/") == "users" { // users.go
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, http.StatusMethodNotAllowed, wireError{Message: "Method Not Allowed"})
+			return
+		}
+		s.listUsers(w, r)
+		return
+	}
 	if strings.Trim(r.URL.Path, "/") == "incidents" { // list.go
 		if r.Method != http.MethodGet {
 			w.Header().Set("Allow", http.MethodGet)
@@ -367,10 +378,20 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 		writeError(w, http.StatusBadRequest, wireError{Message: "Invalid Input Provided", Code: 2001, Errors: []string{"params must be a Hash"}})
 		return
 	}
+	if s.refuseWrite(w) {
+		return
+	}
 	from := strings.TrimSpace(r.Header.Get("From"))
 	if from == "" {
 		writeError(w, http.StatusBadRequest, wireError{Code: 2016,
 			Message: `You must specify a user's email address in the "From" header to perform this action`})
+		return
+	}
+	s.mu.Lock()
+	author, known := s.userByEmail(from)
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusBadRequest, requesterNotFound)
 		return
 	}
 	var in struct {
@@ -395,7 +416,6 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 	if fx != nil {
 		s.seq++
 		now := time.Now().UTC().Truncate(time.Second)
-		author := s.userByEmail(from)
 		n := Note{ID: fmt.Sprintf("N%sA%04d", strings.ToUpper(id), s.seq), At: now, Author: author, Content: in.Note.Content}
 		fx.Notes = append(fx.Notes, n)
 		// Adding a note logs an annotate entry, as in PagerDuty.
@@ -409,35 +429,6 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// userByEmail finds a known user by email, else makes one up; s.mu held.
-func (s *Server) userByEmail(email string) User {
-	for _, u := range []User{Alice, Bob, Carol} {
-		if strings.EqualFold(u.Email, email) {
-			return u
-		}
-	}
-	for _, fx := range s.incidents {
-		users := slices.Clone(fx.Assignees)
-		for _, n := range fx.Notes {
-			users = append(users, n.Author)
-		}
-		for _, le := range fx.LogEntries {
-			if le.User != nil {
-				users = append(users, *le.User)
-			}
-			users = append(users, le.Assignees...)
-		}
-		for _, u := range users {
-			if u.Email != "" && strings.EqualFold(u.Email, email) {
-				return u
-			}
-		}
-	}
-	h := fnv.New32a()
-	h.Write([]byte(strings.ToLower(email)))
-	return User{ID: fmt.Sprintf("PU%06X", h.Sum32()&0xffffff), Name: email, Email: email}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

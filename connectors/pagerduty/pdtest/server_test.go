@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -290,6 +291,7 @@ func TestNotes(t *testing.T) {
 		code   int
 	}{
 		{"no From", map[string]string{"Content-Type": "application/json"}, `{"note":{"content":"x"}}`, 400, 2016},
+		{"From not a user", map[string]string{"Content-Type": "application/json", "From": "stranger@example.com"}, `{"note":{"content":"x"}}`, 400, 1008},
 		{"not JSON content type", map[string]string{"From": "a@b.c"}, `{"note":{"content":"x"}}`, 400, 2001},
 		{"no note", jsonCT, `{"content":"x"}`, 400, 2001},
 		{"empty content", jsonCT, `{"note":{"content":"  "}}`, 400, 2001},
@@ -589,5 +591,53 @@ func TestFixtureTimesAreWholeSeconds(t *testing.T) {
 	if !fx.CreatedAt.Equal(now.Truncate(time.Second)) || fx.CreatedAt.Nanosecond() != 0 ||
 		fx.LogEntries[1].At.Nanosecond() != 0 || fx.Notes[0].At.Nanosecond() != 0 {
 		t.Fatalf("fixture times: %v %v %v", fx.CreatedAt, fx.LogEntries[1].At, fx.Notes[0].At)
+	}
+}
+
+// GET /users finds the account's users by email; a user added with AddUser
+// may write notes; a read-only key may not.
+func TestUsersAndReadOnly(t *testing.T) {
+	s := start(t)
+	s.AddIncident(pdtest.SimpleIncident("PSIMP01", time.Now().Add(-time.Hour)))
+	bot := pdtest.User{ID: "PBOT001", Name: "coesync", Email: "coesync@example.com"}
+	note := `{"note":{"content":"hi"}}`
+	from := func(email string) map[string]string {
+		return map[string]string{"Content-Type": "application/json", "From": email}
+	}
+	if r := do(t, s, "POST", "/incidents/PSIMP01/notes", from(bot.Email), note); r.status != 400 {
+		t.Fatalf("From not yet a user: %d %s", r.status, r.body)
+	}
+	s.AddUser(bot)
+	users := func(query string) []string {
+		t.Helper()
+		r := do(t, s, "GET", "/users?query="+url.QueryEscape(query), nil, "")
+		var out struct {
+			Users []struct{ Email string } `json:"users"`
+		}
+		if r.status != 200 || json.Unmarshal(r.body, &out) != nil {
+			t.Fatalf("GET /users: %d %s", r.status, r.body)
+		}
+		var emails []string
+		for _, u := range out.Users {
+			emails = append(emails, u.Email)
+		}
+		return emails
+	}
+	if got := users("COESYNC@example.com"); len(got) != 1 || got[0] != bot.Email {
+		t.Errorf("users matching the bot = %v", got)
+	}
+	if got := users("nobody@example.com"); len(got) != 0 {
+		t.Errorf("users matching nobody = %v", got)
+	}
+	if r := do(t, s, "POST", "/incidents/PSIMP01/notes", from(bot.Email), note); r.status != 200 {
+		t.Fatalf("From a user: %d %s", r.status, r.body)
+	}
+	s.ReadOnly(true)
+	r := do(t, s, "POST", "/incidents/PSIMP01/notes", from(bot.Email), note)
+	if _, code := errorBody(t, r.body); r.status != 403 || code != 2010 {
+		t.Fatalf("read-only key: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "GET", "/incidents/PSIMP01/notes", nil, ""); r.status != 200 {
+		t.Fatalf("read-only key reading: %d", r.status)
 	}
 }

@@ -63,7 +63,7 @@ func testEarlierCOEs(t *testing.T, s store.Store) {
 		{"nothing", "", "", 10, nil},
 		{"unknown", "PNONE", "none", 10, nil},
 	} {
-		got, err := s.EarlierCOEs(ctx, tc.service, tc.key, before, tc.limit)
+		got, err := s.EarlierCOEs(ctx, store.EarlierQuery{ServiceID: tc.service, IncidentKey: tc.key, TriggeredAt: before, Limit: tc.limit})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -71,6 +71,7 @@ func testEarlierCOEs(t *testing.T, s store.Store) {
 			t.Errorf("%s: EarlierCOEs = %v, want %v", tc.name, keys(got), tc.want)
 		}
 	}
+	testEarlierInTriggerOrder(t, s)
 	got, err := s.COE(ctx, "C")
 	if err != nil {
 		t.Fatal(err)
@@ -84,5 +85,58 @@ func testEarlierCOEs(t *testing.T, s store.Store) {
 	}
 	if got.IncidentKey != "db-down" || got.RecurrenceOf != "" {
 		t.Errorf("COE B: IncidentKey=%q RecurrenceOf=%q", got.IncidentKey, got.RecurrenceOf)
+	}
+}
+
+// testEarlierInTriggerOrder: a backfill creates the COEs of old incidents
+// after those of newer ones; only incidents triggered before the asking one
+// (a lower PagerDuty number, or a ticket created before it triggered when a
+// number is unknown) are earlier.
+func testEarlierInTriggerOrder(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	triggered := t0.Add(-30 * 24 * time.Hour) // the backfilled incident #50
+	for _, r := range []struct {
+		id      string
+		number  int
+		created time.Time
+	}{
+		{"BF-OLD", 40, t0.Add(-40 * 24 * time.Hour)},     // triggered and reviewed before #50
+		{"BF-LATE", 45, t0.Add(20 * time.Hour)},          // triggered before #50, reviewed after it (backfill)
+		{"BF-NEW", 60, t0.Add(-10 * 24 * time.Hour)},     // triggered after #50, reviewed before the backfill
+		{"BF-NEWER", 70, t0.Add(-5 * 24 * time.Hour)},    // likewise
+		{"BF-NONUM", 0, t0.Add(-20 * 24 * time.Hour)},    // number unknown, ticket after #50 triggered
+		{"BF-NONUMOLD", 0, t0.Add(-35 * 24 * time.Hour)}, // number unknown, ticket before #50 triggered
+	} {
+		c := store.COE{IncidentID: r.id, Label: "pd-incident-" + r.id, ServiceID: "PBACKFILL", IncidentNumber: r.number, IntentAt: r.created}
+		if _, _, err := s.BeginCOE(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCOETicket(ctx, r.id, "BF-"+r.id, "", "", r.created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(cs []store.COE) string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.IncidentID)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tc := range []struct {
+		name   string
+		number int
+		want   string
+	}{
+		{"by number", 50, "[BF-LATE BF-NONUMOLD BF-OLD]"},
+		{"number unknown", 0, "[BF-NONUMOLD BF-OLD]"},
+		{"the oldest", 1, "[BF-NONUMOLD]"},
+	} {
+		got, err := s.EarlierCOEs(ctx, store.EarlierQuery{ServiceID: "PBACKFILL", Number: tc.number, TriggeredAt: triggered, Limit: 10})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if ids(got) != tc.want {
+			t.Errorf("%s: EarlierCOEs of incident #%d = %s, want %s (only incidents triggered before it)", tc.name, tc.number, ids(got), tc.want)
+		}
 	}
 }
