@@ -21,7 +21,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Skip("bench smoke test in -short")
 	}
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), []string{"bench", "--tiny", "--json"}, &out, &errb); err != nil {
+	if err := run(context.Background(), []string{"bench", "--tiny", "--json", "--binary", buildBinary(t)}, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\nstderr: %s", err, errb.String())
 	}
 	var got map[string]any
@@ -34,6 +34,7 @@ func TestBenchSmoke(t *testing.T) {
 		"api_calls_per_coe": {"calls", "minimum"},
 		"reconcile":         {"requests", "not_modified", "repos", "projects"},
 		"storm":             {"seconds", "floor_seconds", "ratio", "duplicates"},
+		"flood":             {"bodies", "body_bytes", "held", "refused_503_early", "other_answers", "peak_rss_mib", "signed_status", "signed_latency_ms"},
 		"rss_mib":           nil,
 		"binary_mib":        nil,
 	}
@@ -115,6 +116,12 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if v := num("storm", "floor_seconds"); v != 3 {
 		t.Errorf("storm floor %v s, want 3 (15 COEs × 2 Jira calls at 10/s)", v)
+	}
+	if v := num("flood", "refused_503_early"); v <= 0 {
+		t.Errorf("flood: no connection answered 503 early")
+	}
+	if v := num("flood", "signed_status"); v != 202 {
+		t.Errorf("flood: signed delivery answered %v, want 202", v)
 	}
 	if v := num("storm", "seconds"); v <= 0 {
 		t.Errorf("storm took %v s", v)
