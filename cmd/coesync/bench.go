@@ -130,6 +130,7 @@ type benchFlags struct {
 	only        string
 	databaseURL string
 	binary      string
+	floodBody   int
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -144,6 +145,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&f.requests, "requests", 0, "at most this many requests per run (default 1000000, 200000 with --quick)")
 	fs.DurationVar(&f.rateFor, "rate-duration", 0, "length of the fixed 1,000/s run (default 10s, 3s with --quick)")
 	fs.StringVar(&f.only, "only", "", "run only these scenarios (comma-separated: ingest, resolve, api, reconcile, storm, flood)")
+	fs.IntVar(&f.floodBody, "flood-body-bytes", 1_000_000, "declared size of each unsigned body of the flood scenario (at most 1 MiB)")
 	fs.StringVar(&f.binary, "binary", "", "the coesync binary the flood scenario runs as `coesync serve` (default: this one)")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the closed-loop coesync run to this file")
 	fs.StringVar(&f.databaseURL, "database-url", "", "also run the ingest scenario on PostgreSQL: a postgres:// URL (a database is made for the run and dropped)")
@@ -155,6 +157,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if f.concurrency < 1 {
 		return &exitError{2, errors.New("bench: --concurrency must be at least 1")}
+	}
+	if f.floodBody < 1024 || f.floodBody > int(server.MaxBody) {
+		return &exitError{2, fmt.Errorf("bench: --flood-body-bytes must be from 1024 to %d", server.MaxBody)}
 	}
 	if f.tiny {
 		f.quick = true
@@ -263,7 +268,7 @@ func bench(ctx context.Context, f benchFlags, stderr io.Writer) (benchResult, er
 		// Full size is the issue's: 300 bodies of 1 MB at the default
 		// bound (32 MiB). The smaller sizes keep more bodies than the
 		// bound holds.
-		o := floodOptions{Binary: bin, Bodies: 300, BodyBytes: 1_000_000, EarlyWait: time.Second}
+		o := floodOptions{Binary: bin, Bodies: 300, BodyBytes: f.floodBody, EarlyWait: time.Second}
 		switch {
 		case f.tiny:
 			o.Bodies, o.MaxInflightBytes = 12, 4<<20
