@@ -235,7 +235,7 @@ func TestBenchIngestOnPostgreSQL(t *testing.T) {
 // delivery 202 within 5 s.
 func TestBenchTableFloodRow(t *testing.T) {
 	met := floodResult{Bodies: 300, BodyBytes: 1_000_000, Held: 33, Refused503: 267, PeakRSSMiB: 80.5, IdleRSSMiB: 27.6,
-		SignedStatus: 202, SignedMs: 5, SignedAttempts: 1, Bound: "default"}
+		SignedStatus: 202, SignedMs: 5, SignedAttempts: 1, Bound: 32 << 20}
 	slow := met
 	slow.SignedMs, slow.SignedAttempts = 25064, 6
 	tests := []struct {
@@ -244,7 +244,7 @@ func TestBenchTableFloodRow(t *testing.T) {
 		want []string
 	}{
 		{"met", met, []string{"6 flood", "300: 33 held, 267 answered 503 early, 0 other", "body unread  ok", "80.5 MiB", "< 128 MiB  ok", "202 in 5 ms (1 attempts)", "202 within 5s  ok"}},
-		{"unbounded", floodResult{Bodies: 300, BodyBytes: 1_000_000, Held: 300, PeakRSSMiB: 449, SignedStatus: 202, Bound: "default"},
+		{"unbounded", floodResult{Bodies: 300, BodyBytes: 1_000_000, Held: 300, PeakRSSMiB: 449, SignedStatus: 202, Bound: 32 << 20},
 			[]string{"300: 300 held, 0 answered 503 early", "body unread  MISSED", "449.0 MiB", "< 128 MiB  MISSED"}},
 		{"starved", slow, []string{"202 in 25064 ms (6 attempts)", "202 within 5s  MISSED"}},
 	}
