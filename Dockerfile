@@ -14,7 +14,12 @@ WORKDIR /data
 ENV COESYNC_LISTEN_ADDR=:8080 \
     COESYNC_DATABASE_URL=/data/coesync.db
 USER nonroot:nonroot
-EXPOSE 8080
+# 8080: the webhook listener (/webhooks/*, /healthz), the one to publish.
+# 9090: the admin listener (/, /report, /metrics, /readyz). It defaults to
+# 127.0.0.1:9090, loopback inside the container, so it cannot be reached
+# from outside until COESYNC_ADMIN_LISTEN_ADDR binds it wider (for example
+# :9090 for probes and scraping); never publish it to the internet.
+EXPOSE 8080 9090
 VOLUME ["/data"]
 ENTRYPOINT ["/usr/local/bin/coesync"]
 CMD ["serve"]

@@ -81,6 +81,7 @@ type benchResult struct {
 	API       apiResult       `json:"api_calls_per_coe"`
 	Reconcile reconcileResult `json:"reconcile"`
 	Storm     stormResult     `json:"storm"`
+	Flood     floodResult     `json:"flood"`
 	// IngestPostgres is scenario 1 on PostgreSQL (--database-url only).
 	IngestPostgres *ingestResult `json:"ingest_postgres,omitempty"`
 	RSSMiB         float64       `json:"rss_mib"`
@@ -128,6 +129,8 @@ type benchFlags struct {
 	cpuprofile  string
 	only        string
 	databaseURL string
+	binary      string
+	floodBody   int
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -141,7 +144,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&f.duration, "duration", 0, "length of each closed-loop run (default 10s, 3s with --quick)")
 	fs.IntVar(&f.requests, "requests", 0, "at most this many requests per run (default 1000000, 200000 with --quick)")
 	fs.DurationVar(&f.rateFor, "rate-duration", 0, "length of the fixed 1,000/s run (default 10s, 3s with --quick)")
-	fs.StringVar(&f.only, "only", "", "run only these scenarios (comma-separated: ingest, resolve, api, reconcile, storm)")
+	fs.StringVar(&f.only, "only", "", "run only these scenarios (comma-separated: ingest, resolve, api, reconcile, storm, flood)")
+	fs.IntVar(&f.floodBody, "flood-body-bytes", 1_000_000, "declared size of each unsigned body of the flood scenario (at most 1 MiB)")
+	fs.StringVar(&f.binary, "binary", "", "the coesync binary the flood scenario runs as `coesync serve` (default: this one)")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the closed-loop coesync run to this file")
 	fs.StringVar(&f.databaseURL, "database-url", "", "also run the ingest scenario on PostgreSQL: a postgres:// URL (a database is made for the run and dropped)")
 	if err := fs.Parse(args); err != nil {
@@ -152,6 +157,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if f.concurrency < 1 {
 		return &exitError{2, errors.New("bench: --concurrency must be at least 1")}
+	}
+	if f.floodBody < 1024 || f.floodBody > int(server.MaxBody) {
+		return &exitError{2, fmt.Errorf("bench: --flood-body-bytes must be from 1024 to %d", server.MaxBody)}
 	}
 	if f.tiny {
 		f.quick = true
@@ -251,6 +259,27 @@ func bench(ctx context.Context, f benchFlags, stderr io.Writer) (benchResult, er
 			return res, fmt.Errorf("storm: %w", err)
 		}
 		res.Storm = r
+	}
+	if want("flood") {
+		bin, err := floodBinary(f.binary)
+		if err != nil {
+			return res, err
+		}
+		// Full size is the issue's: 300 bodies of 1 MB at the default
+		// bound (32 MiB). The smaller sizes keep more bodies than the
+		// bound holds.
+		o := floodOptions{Binary: bin, Bodies: 300, BodyBytes: f.floodBody, EarlyWait: time.Second}
+		switch {
+		case f.tiny:
+			o.Bodies, o.MaxInflightBytes = 12, 4<<20
+		case f.quick:
+			o.Bodies = 100
+		}
+		r, err := benchFlood(ctx, o)
+		if err != nil {
+			return res, fmt.Errorf("flood: %w", err)
+		}
+		res.Flood = r
 	}
 	if exe, err := os.Executable(); err == nil {
 		if st, err := os.Stat(exe); err == nil {
@@ -406,9 +435,13 @@ func serveOn(hs *http.Server) (string, func(), error) {
 	}, nil
 }
 
-// peakRSSMiB reads VmHWM from /proc/self/status (0 where there is none).
-func peakRSSMiB() float64 {
-	fh, err := os.Open("/proc/self/status")
+// peakRSSMiB is this process's peak resident set.
+func peakRSSMiB() float64 { return vmHWMMiB("self") }
+
+// vmHWMMiB reads VmHWM from /proc/<pid>/status in MiB (0 where there is
+// none).
+func vmHWMMiB(pid string) float64 {
+	fh, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
@@ -726,6 +759,9 @@ func printBench(w io.Writer, r benchResult, f benchFlags) {
 			fmt.Sprintf("< 80 MiB  %s", check(r.RSSMiB < targetRSSMiB)))
 	}
 	row("5 footprint", "binary size", fmt.Sprintf("%.1f MiB", r.BinaryMiB), "")
+	if ran("flood") {
+		printFloodRows(row, check, r.Flood)
+	}
 	tw.Flush()
 	if ran("ingest") {
 		fmt.Fprintf(w, "\nrequests measured: coesync %d, bare %d, at %d/s %d (achieved %.0f/s); %.1f deliveries per transaction (closed loop). RSS scope: %s.\n",

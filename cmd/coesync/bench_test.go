@@ -21,7 +21,7 @@ import (
 func TestBenchSmoke(t *testing.T) {
 	longtest.Require(t) // runs the bench at smoke size
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), []string{"bench", "--tiny", "--json"}, &out, &errb); err != nil {
+	if err := run(context.Background(), []string{"bench", "--tiny", "--json", "--binary", buildBinary(t)}, &out, &errb); err != nil {
 		t.Fatalf("bench: %v\nstderr: %s", err, errb.String())
 	}
 	var got map[string]any
@@ -34,6 +34,7 @@ func TestBenchSmoke(t *testing.T) {
 		"api_calls_per_coe": {"calls", "minimum"},
 		"reconcile":         {"requests", "not_modified", "repos", "projects"},
 		"storm":             {"seconds", "floor_seconds", "ratio", "duplicates"},
+		"flood":             {"bodies", "body_bytes", "held", "refused_503_early", "other_answers", "peak_rss_mib", "signed_status", "signed_latency_ms"},
 		"rss_mib":           nil,
 		"binary_mib":        nil,
 	}
@@ -116,6 +117,12 @@ func TestBenchSmoke(t *testing.T) {
 	if v := num("storm", "floor_seconds"); v != 3 {
 		t.Errorf("storm floor %v s, want 3 (15 COEs × 2 Jira calls at 10/s)", v)
 	}
+	if v := num("flood", "refused_503_early"); v <= 0 {
+		t.Errorf("flood: no connection answered 503 early")
+	}
+	if v := num("flood", "signed_status"); v != 202 {
+		t.Errorf("flood: signed delivery answered %v, want 202", v)
+	}
 	if v := num("storm", "seconds"); v <= 0 {
 		t.Errorf("storm took %v s", v)
 	}
@@ -143,7 +150,7 @@ func TestBenchTableNamesEveryScenario(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
 	}
-	for _, unwanted := range []string{"1 ingest", "4 storm"} {
+	for _, unwanted := range []string{"1 ingest", "4 storm", "6 flood"} {
 		if strings.Contains(b.String(), unwanted) {
 			t.Errorf("table shows %q, which did not run:\n%s", unwanted, b.String())
 		}
@@ -221,5 +228,36 @@ func TestBenchIngestOnPostgreSQL(t *testing.T) {
 	printBench(&table, got, benchFlags{only: "ingest"})
 	if !strings.Contains(table.String(), "1 ingest PG") {
 		t.Errorf("table lacks the PostgreSQL rows:\n%s", table.String())
+	}
+}
+
+// TestBenchTableFloodRow checks the flood rows say whether each target
+// holds: the bound refused the excess, peak RSS under 128 MiB, the signed
+// delivery 202 within 5 s.
+func TestBenchTableFloodRow(t *testing.T) {
+	met := floodResult{Bodies: 300, BodyBytes: 1_000_000, Held: 33, Refused503: 267, PeakRSSMiB: 80.5, IdleRSSMiB: 27.6,
+		SignedStatus: 202, SignedMs: 5, SignedAttempts: 1, Bound: 32 << 20}
+	slow := met
+	slow.SignedMs, slow.SignedAttempts = 25064, 6
+	tests := []struct {
+		name string
+		r    floodResult
+		want []string
+	}{
+		{"met", met, []string{"6 flood", "300: 33 held, 267 answered 503 early, 0 other", "body unread  ok", "80.5 MiB", "< 128 MiB  ok", "202 in 5 ms (1 attempts)", "202 within 5s  ok"}},
+		{"unbounded", floodResult{Bodies: 300, BodyBytes: 1_000_000, Held: 300, PeakRSSMiB: 449, SignedStatus: 202, Bound: 32 << 20},
+			[]string{"300: 300 held, 0 answered 503 early", "body unread  MISSED", "449.0 MiB", "< 128 MiB  MISSED"}},
+		{"starved", slow, []string{"202 in 25064 ms (6 attempts)", "202 within 5s  MISSED"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printBench(&b, benchResult{Flood: tt.r}, benchFlags{only: "flood"})
+			for _, want := range tt.want {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("table lacks %q:\n%s", want, b.String())
+				}
+			}
+		})
 	}
 }

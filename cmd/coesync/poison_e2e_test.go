@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/coesync/coesync/sync/longtest"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -40,9 +40,7 @@ func TestPoisonedDeliveriesFailAloneOnPostgres(t *testing.T) {
 
 // The same against the real binary on PostgreSQL, as a deployment runs it.
 func TestPoisonedDeliveriesFailAloneOnPostgresBinary(t *testing.T) {
-	if os.Getenv("COESYNC_LONG_TESTS") == "" {
-		t.Skip("long process-level test: set COESYNC_LONG_TESTS=1 (.ci/run does)")
-	}
+	longtest.Require(t)
 	pgURL := testPostgresDB(t)
 	bin := buildBinary(t)
 	pd := pdtest.New(demoPDToken)
