@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"github.com/coesync/coesync/sync/longtest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coesync/coesync/sync/longtest"
 )
 
 // TestFloodBoundsBytesInFlight runs the flood at a small size against the
