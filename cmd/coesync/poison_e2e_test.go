@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/coesync/coesync/sync/longtest"
 	"net/http"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/coesync/coesync/connectors/github/ghtest"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
+	"github.com/coesync/coesync/sync/longtest"
 	"github.com/coesync/coesync/sync/store"
 )
 
