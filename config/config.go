@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -250,8 +251,8 @@ func Load() (Config, error) {
 		return Config{}, envError(err)
 	}
 	c.normalize()
-	if err := c.Validate(); err != nil {
-		return Config{}, err
+	if p := c.problems(); len(p) > 0 {
+		return Config{}, withNearMisses(p, os.Environ()).err()
 	}
 	return c, nil
 }
@@ -333,7 +334,11 @@ func validRepo(s string) bool {
 // Validate checks the configuration. It reports every problem, one line
 // each ("COESYNC_JIRA_URL: required"), joined with errors.Join in the order
 // of Config's fields. It reads no files: LoadRouter checks the rules file.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.problems().err() }
+
+// problems lists every problem of the configuration, each naming its
+// variable.
+func (c Config) problems() problems {
 	var p problems
 
 	if c.ListenAddr == "" {
@@ -483,7 +488,7 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		p.addf("COESYNC_LOG_FORMAT", "want text or json, got %s", quote(c.LogFormat))
 	}
-	return p.err()
+	return p
 }
 
 // checkURL checks that s is an absolute http(s) URL; an empty s is

@@ -118,8 +118,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // loadConfig reads the environment; a bad setting is exit status 2 with one
-// line naming the variable.
+// line naming the variable. A COESYNC_* variable coesync does not read is
+// named with the closest setting (a misspelt one is otherwise ignored).
 func loadConfig() (config.Config, error) {
+	for _, w := range config.UnknownSettings(os.Environ()) {
+		fmt.Fprintln(os.Stderr, "coesync: warning:", w)
+	}
 	cfg, err := config.Load()
 	if err != nil {
 		return cfg, &exitError{2, err}
