@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,18 +68,12 @@ var sqliteTemplate = sync.OnceValues(func() (string, error) {
 })
 
 // Most tests run in parallel: each has its own fakes, store and listener,
-// and they spend most of their time waiting on jobs, not computing, so more
-// of them run at once than there are CPUs (go test's default -parallel);
-// an explicit -parallel wins. Those that call t.Setenv, and those whose
+// and they spend most of their time waiting on jobs. (More at once than
+// go test's default -parallel, one per CPU, made their 15-20 s waits time
+// out on a loaded 2-core machine.) Those that call t.Setenv, and those whose
 // scenario is a cut-off at a timeout (CPU contention would move the
 // moment), run first, one at a time.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit && runtime.GOMAXPROCS(0) < 4 {
-		flag.Set("test.parallel", "4")
-	}
 	code := m.Run()
 	if path, err := sqliteTemplate(); err == nil {
 		os.RemoveAll(filepath.Dir(path))
