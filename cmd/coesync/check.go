@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -107,6 +108,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{2, err}
 	}
 	cl := &checklist{out: stdout}
+	for _, w := range config.UnknownSettings(os.Environ()) {
+		cl.fail("configuration", w, "rename or unset it: coesync ignores it and uses the default")
+	}
 	cfg, err := config.Load()
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

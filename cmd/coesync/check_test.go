@@ -217,3 +217,17 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("bad configuration: err %v, output:\n%s", err, out.String())
 	}
 }
+
+// A misspelt variable is ignored by the configuration (its default is
+// used): check names it with the setting it was probably meant to be.
+func TestCheckNamesAMisspeltVariable(t *testing.T) {
+	t.Setenv("COESYNC_JIRA_PROJET", "OPS")
+	var out, errb strings.Builder
+	err := run(context.Background(), []string{"check"}, &out, &errb)
+	if err == nil {
+		t.Fatal("check passed with a misspelt variable")
+	}
+	if !strings.Contains(out.String(), "COESYNC_JIRA_PROJET is not a coesync setting; did you mean COESYNC_JIRA_PROJECT?") {
+		t.Errorf("check does not name the misspelt variable:\n%s", out.String())
+	}
+}
