@@ -105,7 +105,7 @@ func newClients(cfg config.Config, m *metrics.Metrics) (clients, error) {
 func newDrafter(cfg config.Config, log *slog.Logger, c clients) (*engine.Drafter, error) {
 	router, err := cfg.LoadRouter()
 	if err != nil {
-		return nil, err
+		return nil, &exitError{2, err} // a configuration error, like a bad variable
 	}
 	var tmpl string
 	if cfg.COETemplate != "" {
@@ -182,7 +182,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptio
 	if c.github != nil {
 		users, err := config.LoadUserMap(cfg.UserMapFile)
 		if err != nil {
-			return nil, err
+			return nil, &exitError{2, err}
 		}
 		// A create cut off by the timeout may still land up to about a
 		// timeout later: trust an empty answer only after twice that.

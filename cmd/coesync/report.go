@@ -19,6 +19,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	since := fs.String("since", "", "start date (YYYY-MM-DD or RFC 3339)")
 	until := fs.String("until", "", "end date, exclusive (default: now)")
 	format := fs.String("format", "markdown", "markdown, html or json")
+	fs.StringVar(format, "o", "markdown", "the same as -format")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, err}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,8 +94,14 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	all := fs.Bool("all", false, "also list running, available and completed jobs")
+	output := fs.String("o", "table", "output format: table or json")
+	exitCode := fs.Bool("exit-code", false, "exit 1 when a job failed for good (discarded or cancelled)")
+	jobID := fs.Int64("job", 0, "show this job with its whole last error")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, err}
+	}
+	if *output != "table" && *output != "json" {
+		return &exitError{2, fmt.Errorf("-o: want table or json, got %q", *output)}
 	}
 	st, err := openCLIStore(ctx, stderr)
 	if err != nil {
@@ -102,21 +109,53 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	states := []string{"retryable", "cancelled", "discarded", "scheduled"}
-	if *all {
+	if *all || *jobID != 0 {
 		states = nil
 	}
 	jobs, err := st.Jobs(ctx, states...)
 	if err != nil {
 		return err
 	}
+	if *jobID != 0 {
+		return printJob(stdout, jobs, *jobID, *output)
+	}
 	items, err := st.ActionItems(ctx, "")
 	if err != nil {
 		return err
 	}
+	var size int64 = -1
 	if sz, ok := st.(store.Sizer); ok {
 		if n, err := sz.Size(ctx); err == nil {
-			fmt.Fprintf(stdout, "store size: %.1f MiB\n\n", float64(n)/(1<<20))
+			size = n
 		}
+	}
+	var problems []store.ActionItem
+	for _, it := range items {
+		if it.Problem != "" {
+			problems = append(problems, it)
+		}
+	}
+	if *output == "json" {
+		err = printStatusJSON(stdout, size, jobs, problems)
+	} else {
+		err = printStatusTable(stdout, size, jobs, problems)
+	}
+	if err != nil {
+		return err
+	}
+	if *exitCode {
+		for _, j := range jobs {
+			if j.State == "discarded" || j.State == "cancelled" {
+				return &exitError{1, errors.New("failed jobs")}
+			}
+		}
+	}
+	return nil
+}
+
+func printStatusTable(stdout io.Writer, size int64, jobs []store.JobInfo, problems []store.ActionItem) error {
+	if size >= 0 {
+		fmt.Fprintf(stdout, "store size: %.1f MiB\n\n", float64(size)/(1<<20))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	if len(jobs) == 0 {
@@ -124,31 +163,97 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tNEXT RUN\tARGS\tLAST ERROR")
 		for _, j := range jobs {
-			next := "-"
-			if j.State == "retryable" || j.State == "scheduled" || j.State == "available" {
-				next = j.ScheduledAt.UTC().Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, next, j.Args, oneLine(j.LastError, 160))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, nextRun(j), j.Args, oneLine(j.LastError, 160))
 		}
 	}
 	// Sync problems are not job failures (retrying cannot fix them) but
 	// an operator must see them: missing transitions, deleted mirrors.
-	header := false
-	for _, it := range items {
-		if it.Problem == "" {
-			continue
-		}
-		if !header {
+	for i, it := range problems {
+		if i == 0 {
 			fmt.Fprintln(tw, "\nACTION ITEM\tCOE\tGITHUB\tPROBLEM")
-			header = true
 		}
-		gh := "-"
-		if it.Number != 0 {
-			gh = fmt.Sprintf("%s#%d", it.Repo, it.Number)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.JiraKey, it.COEKey, gh, oneLine(it.Problem, 160))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.JiraKey, it.COEKey, mirrorRef(it), oneLine(it.Problem, 160))
 	}
 	return tw.Flush()
+}
+
+func nextRun(j store.JobInfo) string {
+	if j.State == "retryable" || j.State == "scheduled" || j.State == "available" {
+		return j.ScheduledAt.UTC().Format(time.RFC3339)
+	}
+	return "-"
+}
+
+func mirrorRef(it store.ActionItem) string {
+	if it.Number == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s#%d", it.Repo, it.Number)
+}
+
+type statusJob struct {
+	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"`
+	State       string    `json:"state"`
+	Attempt     int       `json:"attempt"`
+	MaxAttempts int       `json:"max_attempts"`
+	CreatedAt   time.Time `json:"created_at"`
+	ScheduledAt time.Time `json:"scheduled_at"`
+	Args        string    `json:"args"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+func toStatusJob(j store.JobInfo) statusJob {
+	return statusJob{ID: j.ID, Kind: j.Kind, State: j.State, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+		CreatedAt: j.CreatedAt.UTC(), ScheduledAt: j.ScheduledAt.UTC(), Args: j.Args, LastError: j.LastError}
+}
+
+func printStatusJSON(stdout io.Writer, size int64, jobs []store.JobInfo, problems []store.ActionItem) error {
+	type problem struct {
+		ActionItem string `json:"action_item"`
+		COE        string `json:"coe"`
+		Mirror     string `json:"mirror,omitempty"`
+		Problem    string `json:"problem"`
+	}
+	out := struct {
+		StoreBytes *int64      `json:"store_bytes,omitempty"`
+		Jobs       []statusJob `json:"jobs"`
+		Problems   []problem   `json:"action_item_problems"`
+	}{Jobs: []statusJob{}, Problems: []problem{}}
+	if size >= 0 {
+		out.StoreBytes = &size
+	}
+	for _, j := range jobs {
+		out.Jobs = append(out.Jobs, toStatusJob(j))
+	}
+	for _, it := range problems {
+		m := mirrorRef(it)
+		if m == "-" {
+			m = ""
+		}
+		out.Problems = append(out.Problems, problem{ActionItem: it.JiraKey, COE: it.COEKey, Mirror: m, Problem: it.Problem})
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// printJob shows one job with its whole last error (the table cuts it).
+func printJob(stdout io.Writer, jobs []store.JobInfo, id int64, output string) error {
+	for _, j := range jobs {
+		if j.ID != id {
+			continue
+		}
+		if output == "json" {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(toStatusJob(j))
+		}
+		fmt.Fprintf(stdout, "job %d: %s, %s, attempt %d of %d\ncreated %s, next run %s\nargs: %s\nlast error:\n%s\n",
+			j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, j.CreatedAt.UTC().Format(time.RFC3339), nextRun(j), j.Args, j.LastError)
+		return nil
+	}
+	return &exitError{1, fmt.Errorf("no job %d", id)}
 }
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
