@@ -55,38 +55,60 @@ func signedRequest(id, body string) (*http.Request, *countingBody) {
 	return req, cb
 }
 
+// hold sends a body that blocks after its first byte, with the declared
+// length (-1: unknown), and returns once it holds its reservation.
+func hold(t *testing.T, h http.Handler, declared int64) (release func()) {
+	t.Helper()
+	held := newHeldBody()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/test", nil)
+	req.Body, req.ContentLength = held, declared
+	done := make(chan struct{})
+	go func() { defer close(done); h.ServeHTTP(httptest.NewRecorder(), req) }()
+	<-held.started // reserved before the first read
+	return func() { close(held.release); <-done }
+}
+
 // A body held open counts against COESYNC_MAX_INFLIGHT_BYTES from before
-// its first byte is read; a delivery that does not fit beside it gets 503
-// with Retry-After without its body being read; one that fits, and any
-// once the held one is gone, is accepted.
+// its first byte is read; a delivery that does not fit gets 503 with
+// Retry-After without its body being read; one that fits, and any once the
+// held ones are gone, is accepted. Small bodies have a reserve of their
+// own (an eighth of the bound), so senders holding large bodies open do
+// not starve the real deliveries, which are small.
 func TestInflightBytesBound(t *testing.T) {
 	s := testServer()
-	s.MaxInflightBytes = server.MaxBody + 4096
+	s.MaxInflightBytes = server.MaxBody + 4096 // the small reserve: 131,584 bytes
 	h := s.Handler()
 
 	// An unsigned body of unknown length, held open: it reserves MaxBody.
-	held := newHeldBody()
-	heldReq := httptest.NewRequest(http.MethodPost, "/webhooks/test", nil)
-	heldReq.Body, heldReq.ContentLength = held, -1
-	heldRec := httptest.NewRecorder()
-	heldDone := make(chan struct{})
-	go func() { defer close(heldDone); h.ServeHTTP(heldRec, heldReq) }()
-	<-held.started // reserved before the first read
+	releaseBig := hold(t, h, -1)
 	if got := s.InflightBytes(); got != server.MaxBody {
 		t.Fatalf("in flight with one held body of unknown length: %d bytes, want %d", got, server.MaxBody)
 	}
-
-	// 4 KiB are left: a 1 KiB signed delivery fits...
-	small := `{"n":"` + strings.Repeat("a", 1000) + `"}`
-	req, _ := signedRequest("fits", small)
+	// 4 KiB are left in the main pool, but a 5 KiB delivery, small, fits
+	// in the small-body reserve.
+	big := `{"n":"` + strings.Repeat("b", 5000) + `"}`
+	req, _ := signedRequest("small-reserve", big)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusAccepted {
-		t.Fatalf("delivery that fits beside the held one: %d %s, want 202", rec.Code, rec.Body)
+		t.Fatalf("a small delivery beside a held large body: %d %s, want 202", rec.Code, rec.Body)
 	}
 
-	// ...a 5 KiB one does not: 503 with Retry-After, body unread.
-	big := `{"n":"` + strings.Repeat("b", 5000) + `"}`
+	// Two held 64 KiB bodies fill the small reserve (512 bytes left).
+	releaseSmall1 := hold(t, h, 64<<10)
+	releaseSmall2 := hold(t, h, 64<<10)
+	if got := s.InflightBytes(); got != server.MaxBody+128<<10 {
+		t.Fatalf("in flight: %d bytes, want %d", got, server.MaxBody+128<<10)
+	}
+	// A 1 KiB delivery still fits in the main pool's 4 KiB...
+	small := `{"n":"` + strings.Repeat("a", 1000) + `"}`
+	req, _ = signedRequest("fits", small)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("delivery that fits beside the held ones: %d %s, want 202", rec.Code, rec.Body)
+	}
+	// ...a 5 KiB one fits nowhere: 503 with Retry-After, body unread.
 	req, body := signedRequest("over", big)
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -97,9 +119,10 @@ func TestInflightBytesBound(t *testing.T) {
 		t.Error("the body of a delivery over the bound was read")
 	}
 
-	// The held body ends; its reservation goes with it.
-	close(held.release)
-	<-heldDone
+	// The held bodies end; their reservations go with them.
+	releaseBig()
+	releaseSmall1()
+	releaseSmall2()
 	if got := s.InflightBytes(); got != 0 {
 		t.Fatalf("in flight after every request ended: %d bytes, want 0", got)
 	}
@@ -110,8 +133,8 @@ func TestInflightBytesBound(t *testing.T) {
 		t.Fatalf("the same delivery after release: %d %s, want 202", rec.Code, rec.Body)
 	}
 	ids := s.Ingest.(*memIngest).ids
-	if len(ids) != 2 || ids[0] != "fits" || ids[1] != "over" {
-		t.Errorf("stored %v, want [fits over]", ids)
+	if want := []string{"small-reserve", "fits", "over"}; strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Errorf("stored %v, want %v", ids, want)
 	}
 }
 

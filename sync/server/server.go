@@ -80,7 +80,8 @@ type Server struct {
 	// AdminToken, when set, is the bearer token AdminHandler requires.
 	AdminToken string
 	// MaxInflightBytes bounds the webhook body bytes held at once
-	// (DefaultMaxInflightBytes when zero). Each request reserves its
+	// (DefaultMaxInflightBytes when zero), with a reserve of an eighth of
+	// it for bodies declared at most 64 KiB. Each request reserves its
 	// Content-Length (MaxBody when unknown) before reading; one that does
 	// not fit gets 503 with Retry-After, its body unread.
 	MaxInflightBytes int64
@@ -244,7 +245,8 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 			reserve = r.ContentLength
 		}
 		s.inflightOnce()
-		if !s.inflight.reserve(reserve) {
+		g, ok := s.inflight.reserve(reserve)
+		if !ok {
 			// Not the sender's fault and not for long: a 5xx makes it
 			// retry, and the body is never read.
 			s.count(src, "busy")
@@ -253,7 +255,7 @@ func (s *Server) webhook(src *Source) http.HandlerFunc {
 			http.Error(w, "too many deliveries in flight, retry later", http.StatusServiceUnavailable)
 			return
 		}
-		defer s.inflight.release(reserve)
+		defer s.inflight.release(g)
 		buf := getBuf()
 		defer putBuf(buf)
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
