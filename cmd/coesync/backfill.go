@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +20,7 @@ import (
 
 // backfillSource lists resolved incidents (the PagerDuty connector).
 type backfillSource interface {
-	ResolvedIncidents(ctx context.Context, since, until time.Time) ([]coe.Incident, error)
+	ListResolvedIncidents(ctx context.Context, since, until time.Time, listed func(n int)) ([]coe.Incident, error)
 }
 
 // backfillStore is what backfill reads and writes.
@@ -50,48 +51,106 @@ type backfill struct {
 	Router engine.Router
 	Store  backfillStore
 	DryRun bool
-	Out    io.Writer
+	// Service, if set, keeps the incidents of that PagerDuty service (ID
+	// or name, case-insensitive).
+	Service string
+	// Limit, if positive, queues at most that many COEs (oldest first).
+	Limit int
+	// Confirm, if set, is asked before queueing more than confirmAbove
+	// COEs; false queues nothing.
+	Confirm func(n int) (bool, error)
+	Out     io.Writer
 	// TTY draws a progress bar in place; otherwise each incident is a line.
 	TTY bool
 }
+
+// confirmAbove is how many COEs a backfill on a terminal queues without
+// asking.
+const confirmAbove = 50
+
+// errDeclined is a backfill the operator did not confirm.
+var errDeclined = errors.New("backfill: not confirmed; nothing queued")
 
 // queuedStates are the job states in which a DraftCOE job will still run.
 var queuedStates = []string{"available", "pending", "running", "retryable", "scheduled"}
 
 func (b *backfill) run(ctx context.Context, since, until time.Time) (backfillSummary, error) {
 	var sum backfillSummary
-	incs, err := b.Source.ResolvedIncidents(ctx, since, until)
+	fmt.Fprintf(b.Out, "listing resolved incidents created %s .. %s from PagerDuty\n", since.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+	incs, err := b.Source.ListResolvedIncidents(ctx, since, until, b.listed)
+	b.endBar()
 	if err != nil {
 		return sum, fmt.Errorf("backfill: %w", err)
+	}
+	if b.Service != "" {
+		var of []coe.Incident
+		for _, i := range incs {
+			if strings.EqualFold(i.ServiceID, b.Service) || strings.EqualFold(i.ServiceName, b.Service) {
+				of = append(of, i)
+			}
+		}
+		incs = of
 	}
 	sum.Found = len(incs)
 	queued, err := b.queuedIncidents(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("backfill: %w", err)
 	}
-	verb := "queued"
-	if b.DryRun {
-		verb = "would queue"
+	service := ""
+	if b.Service != "" {
+		service = " of service " + termSafe(b.Service, 60)
 	}
-	fmt.Fprintf(b.Out, "%d resolved incidents created %s .. %s\n", len(incs), since.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
+	fmt.Fprintf(b.Out, "%d resolved incidents%s\n", len(incs), service)
+	// Decide first (reads only), then queue: the operator confirms what
+	// will be queued, and a limit keeps the oldest.
+	var create []coe.Incident
 	for i, inc := range incs {
-		outcome, why, err := b.one(ctx, inc, queued)
+		outcome, why, err := b.decide(ctx, inc, queued)
 		if err != nil {
-			b.endBar()
 			return sum, fmt.Errorf("backfill %s: %w", inc.ID, err)
 		}
-		switch outcome {
-		case backfillCreated:
-			sum.Created++
-			why = verb + " a COE draft"
-		case backfillSkipped:
+		switch {
+		case outcome == backfillCreated && b.Limit > 0 && len(create) >= b.Limit:
+			outcome, why = "", fmt.Sprintf("left out: over --limit %d", b.Limit)
+		case outcome == backfillCreated:
+			create = append(create, inc)
+			why = "queue a COE draft"
+			if b.DryRun {
+				why = "would queue a COE draft"
+			}
+		case outcome == backfillSkipped:
 			sum.Skipped++
-		case backfillPresent:
+		case outcome == backfillPresent:
 			sum.Present++
 		}
-		b.progress(i+1, len(incs), inc, why)
+		if b.DryRun || !b.TTY {
+			// A dry run lists every incident, on a terminal too.
+			fmt.Fprintf(b.Out, "[%d/%d] %s #%d %s: %s\n", i+1, len(incs), inc.ID, inc.Number, termSafe(inc.Title, 60), why)
+		}
 	}
-	b.endBar()
+	if !b.DryRun && len(create) > confirmAbove && b.Confirm != nil {
+		ok, err := b.Confirm(len(create))
+		if err != nil {
+			return sum, fmt.Errorf("backfill: %w", err)
+		}
+		if !ok {
+			return sum, errDeclined
+		}
+	}
+	if !b.DryRun {
+		for i, inc := range create {
+			if err := b.Store.Enqueue(ctx, engine.DraftCOEJob(inc.ID)); err != nil {
+				b.endBar()
+				return sum, fmt.Errorf("backfill %s: %w", inc.ID, err)
+			}
+			queued[inc.ID] = true
+			if b.TTY {
+				b.progress(i+1, len(create), inc, "")
+			}
+		}
+		b.endBar()
+	}
+	sum.Created = len(create)
 	created := "created (queued for the running service)"
 	if b.DryRun {
 		created = "would be created (dry run: nothing written)"
@@ -100,8 +159,19 @@ func (b *backfill) run(ctx context.Context, since, until time.Time) (backfillSum
 	return sum, nil
 }
 
-// one decides about one incident and, unless dry, queues its job.
-func (b *backfill) one(ctx context.Context, inc coe.Incident, queued map[string]bool) (outcome, why string, err error) {
+// listed shows the listing's progress: in place on a terminal, else a
+// line every 100 incidents.
+func (b *backfill) listed(n int) {
+	switch {
+	case b.TTY:
+		fmt.Fprintf(b.Out, "\r\x1b[Klisted %d incidents", n)
+	case n%100 == 0:
+		fmt.Fprintf(b.Out, "listed %d incidents\n", n)
+	}
+}
+
+// decide says what becomes of one incident; it writes nothing.
+func (b *backfill) decide(ctx context.Context, inc coe.Incident, queued map[string]bool) (outcome, why string, err error) {
 	c, err := b.Store.COE(ctx, inc.ID)
 	switch {
 	case err == nil && c.State == store.COESkipped:
@@ -118,12 +188,6 @@ func (b *backfill) one(ctx context.Context, inc coe.Incident, queued map[string]
 	}
 	if r := b.Router.Route(inc); r.Skip {
 		return backfillSkipped, fmt.Sprintf("skipped by rule %q", r.Rule), nil
-	}
-	if !b.DryRun {
-		if err := b.Store.Enqueue(ctx, engine.DraftCOEJob(inc.ID)); err != nil {
-			return "", "", err
-		}
-		queued[inc.ID] = true
 	}
 	return backfillCreated, "", nil
 }
@@ -205,12 +269,18 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	sinceF := fs.String("since", "", "first day (UTC) of incidents to backfill, e.g. 2026-10-01 (required)")
 	untilF := fs.String("until", "", "day after the last one (default: now)")
-	dry := fs.Bool("dry-run", false, "print what would be queued; write nothing")
+	dry := fs.Bool("dry-run", false, "list every incident and what would be queued; write nothing")
+	service := fs.String("service", "", "only incidents of this PagerDuty service (ID or name)")
+	limit := fs.Int("limit", 0, "queue at most this many COEs, the oldest first (0: no limit)")
+	yes := fs.Bool("yes", false, fmt.Sprintf("do not ask before queueing more than %d on a terminal", confirmAbove))
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, err}
 	}
 	if *sinceF == "" || fs.NArg() != 0 {
-		return &exitError{2, errors.New("usage: coesync backfill --since 2026-10-01 [--until 2026-11-01] [--dry-run]")}
+		return &exitError{2, errors.New("usage: coesync backfill --since 2026-10-01 [--until 2026-11-01] [--service S] [--limit N] [--dry-run] [--yes]")}
+	}
+	if *limit < 0 {
+		return &exitError{2, fmt.Errorf("--limit: want 0 or more, got %d", *limit)}
 	}
 	since, err := parseDay("since", *sinceF)
 	if err != nil {
@@ -223,6 +293,9 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	if !until.After(since) {
+		if *untilF == "" {
+			return &exitError{2, fmt.Errorf("--since %s is in the future (--until defaults to now)", *sinceF)}
+		}
 		return &exitError{2, errors.New("--until must be after --since")}
 	}
 	cfg, err := loadConfig()
@@ -243,11 +316,32 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cfg.AutoMigrate = false
 	}
 	st, err := openStore(ctx, cfg, storeOptionsCLI(cfg, stderr))
+	if *dry && errors.Is(err, store.ErrSchemaOutdated) {
+		return fmt.Errorf("the store's schema is not at the latest version and a dry run writes nothing, not even a migration: run `coesync migrate` (or a backfill without --dry-run) first")
+	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	b := &backfill{Source: c.pd, Router: router, Store: st, DryRun: *dry, Out: stdout, TTY: isTerminal(stdout)}
+	b := &backfill{Source: c.pd, Router: router, Store: st, DryRun: *dry, Service: *service, Limit: *limit,
+		Out: stdout, TTY: isTerminal(stdout)}
+	if b.TTY && !*yes {
+		b.Confirm = func(n int) (bool, error) { return askYes(os.Stdin, stdout, n) }
+	}
 	_, err = b.run(ctx, since, until)
+	if errors.Is(err, errDeclined) {
+		return &exitError{1, err}
+	}
 	return err
+}
+
+// askYes asks on the terminal whether to queue n COEs.
+func askYes(in io.Reader, out io.Writer, n int) (bool, error) {
+	fmt.Fprintf(out, "queue %d COE drafts? [y/N] ", n)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"github.com/coesync/coesync/config"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
 	"github.com/coesync/coesync/sync/coe"
+	"github.com/coesync/coesync/sync/engine"
+	"github.com/coesync/coesync/sync/store"
 )
 
 func draftJobs(t *testing.T, e *demoEnv) int {
@@ -138,5 +141,106 @@ func TestBackfillFlagsAndProgressBar(t *testing.T) {
 	}
 	if got := termSafe("a\x1b[31mred\u202e\nb", 80); got != "a [31mred  b" {
 		t.Errorf("termSafe = %q", got)
+	}
+}
+
+type listSource []coe.Incident
+
+func (s listSource) ListResolvedIncidents(_ context.Context, _, _ time.Time, listed func(int)) ([]coe.Incident, error) {
+	for i := range s {
+		if listed != nil {
+			listed(i + 1)
+		}
+	}
+	return s, nil
+}
+
+type routeAll struct{}
+
+func (routeAll) Route(coe.Incident) coe.Route { return coe.Route{} }
+
+type queueStore struct{ queued []string }
+
+func (*queueStore) COE(context.Context, string) (store.COE, error) {
+	return store.COE{}, store.ErrNotFound
+}
+func (*queueStore) Jobs(context.Context, ...string) ([]store.JobInfo, error) {
+	return nil, nil
+}
+func (q *queueStore) Enqueue(_ context.Context, jobs ...store.Job) error {
+	for _, j := range jobs {
+		q.queued = append(q.queued, j.Args.(engine.DraftCOEArgs).IncidentID)
+	}
+	return nil
+}
+
+func TestBackfillServiceLimitAndConfirm(t *testing.T) {
+	var incs listSource
+	for i := range 120 {
+		svc := "Payments API"
+		if i%2 == 1 {
+			svc = "Storage"
+		}
+		incs = append(incs, coe.Incident{ID: fmt.Sprintf("P%03d", i), Number: i + 1, ServiceID: fmt.Sprintf("PS%d", i%2), ServiceName: svc})
+	}
+	since, until := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		b       backfill
+		answer  bool
+		asked   int // COEs the question named (0: not asked)
+		queued  int
+		wantErr error
+		wantOut []string
+	}{
+		{name: "a service by name, listing shown every 100", b: backfill{Service: "payments api"}, answer: true, asked: 60, queued: 60,
+			wantOut: []string{"listed 100 incidents", "60 resolved incidents of service payments api", "60 created"}},
+		{name: "a service by ID", b: backfill{Service: "PS1"}, answer: true, asked: 60, queued: 60},
+		{name: "a limit keeps the oldest", b: backfill{Limit: 7}, queued: 7,
+			wantOut: []string{"P006 #7", "P007 #8 : left out: over --limit 7", "7 created"}},
+		{name: "over 50 asks, and no queues nothing", b: backfill{}, answer: false, asked: 120, wantErr: errDeclined},
+		{name: "over 50 asks, and yes queues", b: backfill{}, answer: true, asked: 120, queued: 120},
+		{name: "50 or fewer does not ask", b: backfill{Limit: 50}, answer: false, queued: 50},
+		{name: "a dry run lists every incident and never asks", b: backfill{DryRun: true}, answer: false,
+			wantOut: []string{"[120/120] P119 #120", "120 would be created (dry run: nothing written)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			st := &queueStore{}
+			asked := 0
+			b := tt.b
+			b.Source, b.Router, b.Store, b.Out = incs, routeAll{}, st, &out
+			b.Confirm = func(n int) (bool, error) { asked = n; return tt.answer, nil }
+			_, err := b.run(context.Background(), since, until)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if asked != tt.asked {
+				t.Errorf("asked to confirm %d COEs, want %d", asked, tt.asked)
+			}
+			if len(st.queued) != tt.queued {
+				t.Errorf("queued %d, want %d", len(st.queued), tt.queued)
+			}
+			for i, id := range st.queued {
+				if b.Limit > 0 && id != incs[i].ID {
+					t.Errorf("queued %s at %d; a limit keeps the oldest", id, i)
+					break
+				}
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestBackfillSinceInTheFutureSaysSo(t *testing.T) {
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"backfill", "--since", time.Now().AddDate(0, 0, 2).Format(time.DateOnly)}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "is in the future (--until defaults to now)") {
+		t.Errorf("backfill --since in the future: %v", err)
 	}
 }

@@ -22,6 +22,13 @@ const maxListRange = 179 * 24 * time.Hour
 // for in several windows. Incidents seen twice (the list moved while
 // paging) are returned once.
 func (c *Client) ResolvedIncidents(ctx context.Context, since, until time.Time) ([]coe.Incident, error) {
+	return c.ListResolvedIncidents(ctx, since, until, nil)
+}
+
+// ListResolvedIncidents is ResolvedIncidents that reports, through listed
+// (may be nil), how many incidents it has read so far: a long range takes
+// many pages.
+func (c *Client) ListResolvedIncidents(ctx context.Context, since, until time.Time, listed func(n int)) ([]coe.Incident, error) {
 	if since.IsZero() || !until.After(since) {
 		return nil, c.fail("list resolved incidents", badData(fmt.Errorf("want since before until, got %s and %s", since, until)))
 	}
@@ -41,6 +48,9 @@ func (c *Client) ResolvedIncidents(ctx context.Context, since, until time.Time) 
 			if !seen[inc.ID] {
 				seen[inc.ID] = true
 				all = append(all, inc)
+				if listed != nil {
+					listed(len(all))
+				}
 			}
 		})
 		if err != nil {
