@@ -114,7 +114,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg, err := config.Load()
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			cl.fail("configuration", line, "set the variable named at the start of the line as the README's Configuration table says")
+			cl.fail("configuration", line, "set the variable named at the start of the line as docs/configuration.md says")
 		}
 		return cl.finish()
 	}

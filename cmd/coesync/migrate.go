@@ -75,7 +75,7 @@ func printMigrations(w io.Writer, applied []store.Migration) {
 func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate-store", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	from := fs.String("from", "", "source SQLite file (stop `coesync serve` on it first)")
+	from := fs.String("from", "", "source SQLite file (stop coesync serve on it first)")
 	to := fs.String("to", "", "target postgres:// URL (migrated here; must be empty)")
 	force := fs.Bool("force", false, "replace the contents of a non-empty target")
 	if err := fs.Parse(args); err != nil {
