@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -400,11 +401,50 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "=== The weekly sync status report, for what the demo just did (coesync report; GET /report)\n\n%s\n", rep.Markdown())
 	fmt.Fprintf(stdout, "demo finished in %s\n", time.Since(start).Round(time.Millisecond))
 	if *keep {
-		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (webhooks /webhooks/{pagerduty,jira,github}, /healthz)\n  admin      %s (status page /, weekly report /report, /metrics, /readyz)\n  PagerDuty  %s (token %q, webhook secret %q)\n  Jira       %s (user %q, token %q)\n  GitHub     %s (token %q, repository %s)\n",
-			e.URL, e.AdminURL, e.PD.URL(), demoPDToken, demoSecret, e.Jira.URL, demoJiraUser, demoJiraToken, e.GitHub.URL(), ghtest.DefaultToken, demoRepo)
+		week := base.Add(-24 * time.Hour).UTC().Format(time.DateOnly)
+		fmt.Fprintf(stdout, "\n--keep: running until interrupted\n  coesync    %s (webhooks /webhooks/{pagerduty,jira,github}, /healthz)\n  admin      %s (status page /, /metrics, /readyz)\n  report     %s/report?since=%s (the demo's days)\n  PagerDuty  %s\n  Jira       %s\n  GitHub     %s\n",
+			e.URL, e.AdminURL, e.AdminURL, week, e.PD.URL(), e.Jira.URL, e.GitHub.URL())
+		fmt.Fprintf(stdout, "\nTo try coesync check, status, preview PDEMO01 or report against it, in another shell:\n\n")
+		writeExports(stdout, demoEnvVars(e))
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// demoEnvVars is the configuration of the demo's coesync, as the COESYNC_*
+// variables another command needs to work against it.
+func demoEnvVars(e *demoEnv) map[string]string {
+	cfg := e.App.Cfg
+	return map[string]string{
+		"COESYNC_DATABASE_URL":              string(cfg.DatabaseURL),
+		"COESYNC_PAGERDUTY_API_URL":         cfg.PagerDutyAPIURL,
+		"COESYNC_PAGERDUTY_TOKEN":           demoPDToken,
+		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": demoSecret,
+		"COESYNC_PAGERDUTY_FROM":            cfg.PagerDutyFrom,
+		"COESYNC_JIRA_URL":                  cfg.JiraURL,
+		"COESYNC_JIRA_USER":                 demoJiraUser,
+		"COESYNC_JIRA_TOKEN":                demoJiraToken,
+		"COESYNC_JIRA_PROJECT":              "OPS",
+		"COESYNC_GITHUB_API_URL":            cfg.GitHubAPIURL,
+		"COESYNC_GITHUB_TOKEN":              ghtest.DefaultToken,
+		"COESYNC_GITHUB_WEBHOOK_SECRET":     demoGHSecret,
+		"COESYNC_JIRA_WEBHOOK_SECRET":       demoJiraHook,
+		"COESYNC_GITHUB_REPO":               demoRepo,
+	}
+}
+
+// writeExports prints vars as shell export lines, sorted, single-quoted.
+func writeExports(w io.Writer, vars map[string]string) {
+	keys := make([]string, 0, len(vars))
+	for k, v := range vars {
+		if v != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "export %s='%s'\n", k, strings.ReplaceAll(vars[k], "'", `'\''`))
+	}
 }
 
 // demoRecurrence resolves a second incident of the Checkout API service:

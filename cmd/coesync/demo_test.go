@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -44,5 +45,21 @@ func TestDemo(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("demo output:\n%s", got)
+	}
+}
+
+func TestWriteExportsQuotesForTheShell(t *testing.T) {
+	var b strings.Builder
+	writeExports(&b, map[string]string{"COESYNC_B": "it's", "COESYNC_A": "/tmp/x y.db", "COESYNC_EMPTY": ""})
+	want := "export COESYNC_A='/tmp/x y.db'\nexport COESYNC_B='it'\\''s'\n"
+	if b.String() != want {
+		t.Errorf("exports:\n%s\nwant:\n%s", b.String(), want)
+	}
+	out, err := exec.Command("sh", "-c", b.String()+`printf '%s|%s' "$COESYNC_A" "$COESYNC_B"`).Output()
+	if err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	if string(out) != "/tmp/x y.db|it's" {
+		t.Errorf("the shell read %q", out)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/coesync/coesync/config"
-	"github.com/coesync/coesync/connectors/github/ghtest"
 	"github.com/coesync/coesync/connectors/jira"
 	"github.com/coesync/coesync/connectors/jira/jiratest"
 	"github.com/coesync/coesync/connectors/pagerduty/pdtest"
@@ -524,22 +523,10 @@ func TestTransferredGitHubIssueIsFollowed(t *testing.T) {
 // CLI commands (status, replay) read the same store.
 func setDemoEnv(t *testing.T, e *demoEnv) {
 	t.Helper()
-	cfg := e.App.Cfg
-	for k, v := range map[string]string{
-		"COESYNC_DATABASE_URL":              string(cfg.DatabaseURL),
-		"COESYNC_PAGERDUTY_TOKEN":           demoPDToken,
-		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": demoSecret,
-		"COESYNC_JIRA_URL":                  cfg.JiraURL,
-		"COESYNC_JIRA_USER":                 demoJiraUser,
-		"COESYNC_JIRA_TOKEN":                demoJiraToken,
-		"COESYNC_JIRA_PROJECT":              "OPS",
-		"COESYNC_GITHUB_API_URL":            cfg.GitHubAPIURL,
-		"COESYNC_GITHUB_TOKEN":              ghtest.DefaultToken,
-		"COESYNC_GITHUB_WEBHOOK_SECRET":     demoGHSecret,
-		"COESYNC_JIRA_WEBHOOK_SECRET":       demoJiraHook,
-		"COESYNC_GITHUB_REPO":               demoRepo,
-	} {
-		t.Setenv(k, v)
+	for k, v := range demoEnvVars(e) {
+		if k != "COESYNC_PAGERDUTY_API_URL" && k != "COESYNC_PAGERDUTY_FROM" {
+			t.Setenv(k, v)
+		}
 	}
 }
 
