@@ -431,7 +431,7 @@ func (s *SQLite) SyncIngested(context.Context) (err error) {
 		return fmt.Errorf("store: sync ingested: %w", err)
 	}
 	defer f.Close()
-	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+	if err := datasync(f); err != nil {
 		return fmt.Errorf("store: sync ingested: %w", err)
 	}
 	return nil
