@@ -71,6 +71,16 @@ type Draft struct {
 	// History are the earlier COEs of the same service or incident key
 	// (WithHistory).
 	History History
+	// Alerts are the incident's alerts, oldest first (WithAlerts);
+	// AlertsOmitted counts those beyond MaxListedAlerts.
+	Alerts        []Alert
+	AlertsOmitted int
+	// AlertsFailed says why the alerts could not be read; empty when they
+	// were (or were not asked for).
+	AlertsFailed string
+	// StatusUpdates are the status updates published during the
+	// incident, oldest first; the timeline has a row for each too.
+	StatusUpdates []StatusUpdate
 }
 
 // Related item kinds.
@@ -87,11 +97,12 @@ const (
 // items get the PagerDuty incident and its service.
 func NewDraft(inc Incident, log []LogEntry, notes []Note, route Route) Draft {
 	d := Draft{
-		Incident:    inc,
-		Timeline:    BuildTimeline(log, notes),
-		Metrics:     ComputeMetrics(inc, log),
-		ActionItems: ExtractActionItems(notes),
-		Route:       route,
+		Incident:      inc,
+		Timeline:      BuildTimeline(log, notes),
+		Metrics:       ComputeMetrics(inc, log),
+		ActionItems:   ExtractActionItems(notes),
+		Route:         route,
+		StatusUpdates: statusUpdates(log),
 	}
 	if e, ok := d.Timeline.First(MilestoneMitigation); ok {
 		start := inc.CreatedAt

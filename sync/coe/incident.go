@@ -39,6 +39,8 @@ type Incident struct {
 	// ResolvedAt is zero while the incident is not resolved.
 	ResolvedAt time.Time
 	Assignees  []Person
+	// Bridge is the incident's conference bridge; zero when it had none.
+	Bridge ConferenceBridge
 }
 
 // Duration is how long the incident lasted; zero when unresolved.
@@ -62,6 +64,9 @@ const (
 	LogNotify      LogKind = "notify"
 	LogAssign      LogKind = "assign"
 	LogAnnotate    LogKind = "annotate"
+	// LogStatusUpdate is a status update published to stakeholders; its
+	// Summary holds the message.
+	LogStatusUpdate LogKind = "status_update"
 )
 
 // LogEntry is one PagerDuty incident log entry.

@@ -18,6 +18,7 @@ const (
 	MilestoneAcknowledgement Milestone = "Acknowledgement" // the first acknowledge
 	MilestoneMitigation      Milestone = "Mitigation"      // the first mitigation note
 	MilestoneResolution      Milestone = "Resolution"      // the last resolve
+	MilestoneStatusUpdate    Milestone = "Status update"   // every status update
 )
 
 // NoteMatchWindow is how far apart an annotate log entry and a note by the
@@ -150,6 +151,8 @@ func (tl Timeline) markMilestones() {
 			e.Milestone, detected = MilestoneDetection, true
 		case e.Kind == LogEscalate:
 			e.Milestone = MilestoneEscalation
+		case e.Kind == LogStatusUpdate:
+			e.Milestone = MilestoneStatusUpdate
 		case e.Kind == LogAcknowledge && !acked:
 			e.Milestone, acked = MilestoneAcknowledgement, true
 		case e.Kind == LogResolve:
