@@ -82,12 +82,12 @@ func TestRenderUntrustedLinksInert(t *testing.T) {
 }
 
 func TestRenderAlertsFailed(t *testing.T) {
-	d := richDraft().WithAlerts(nil, "pagerduty HTTP 503: Service Unavailable")
+	d := richDraft().WithAlerts(nil, "PagerDuty answered HTTP 503")
 	out, err := mustRenderer(t).Render(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "_The incident's alerts could not be read from PagerDuty (pagerduty HTTP 503: Service Unavailable): list the alerts that fired by hand._"
+	want := "_The incident's alerts could not be read from PagerDuty (PagerDuty answered HTTP 503): list the alerts that fired by hand._"
 	if !strings.Contains(out, want) {
 		t.Errorf("rendering does not name the failure:\n%s", out)
 	}

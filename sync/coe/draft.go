@@ -38,6 +38,25 @@ func (d Draft) WithItemCap(max int) Draft {
 	return d
 }
 
+// WithItemDefaults returns d with each proposed action item that has no
+// priority given priority, and each without a due date given due; an
+// empty priority or a zero due sets nothing. It is how COESYNC_ACTION_SLA
+// fills the action-items table.
+func (d Draft) WithItemDefaults(priority string, due time.Time) Draft {
+	priority = strings.TrimSpace(priority)
+	items := append([]ActionItem(nil), d.ActionItems...)
+	for i := range items {
+		if items[i].Priority == "" {
+			items[i].Priority = priority
+		}
+		if items[i].Due.IsZero() && !due.IsZero() {
+			items[i].Due = due.UTC()
+		}
+	}
+	d.ActionItems = items
+	return d
+}
+
 // ItemsToCreate returns the proposed action items coesync creates (those
 // not marked NotCreated), in order.
 func (d Draft) ItemsToCreate() []ActionItem {
