@@ -10,9 +10,9 @@ import (
 // reported. Every field is untrusted text.
 type Alert struct {
 	At       time.Time // when it was first triggered, UTC; zero when unknown
-	Summary  string
-	Source   string // the monitoring tool or host that raised it
-	Severity string // "critical", "error", "warning", "info", or empty
+	Summary  string    // what the monitoring tool reported
+	Source   string    // the monitoring tool or host that raised it
+	Severity string    // "critical", "error", "warning", "info", or empty
 	// Link is the monitoring tool's page for the alert (a graph, a
 	// dashboard); it stays inert unless its domain is trusted (see
 	// TrustedDomains).
@@ -23,16 +23,16 @@ type Alert struct {
 // stakeholders. Message is untrusted text.
 type StatusUpdate struct {
 	At      time.Time // UTC
-	Author  string
-	Message string
+	Author  string    // who published it
+	Message string    // the update's text
 }
 
 // ConferenceBridge is where the responders met: a call-in number, a web
 // conference or chat link. Both fields are untrusted; URL stays inert
 // unless its domain is trusted.
 type ConferenceBridge struct {
-	URL    string
-	Number string
+	URL    string // conference_url: a web conference or chat link
+	Number string // conference_number, e.g. "+1 415-555-1212,,,,1234#"
 }
 
 // IsZero reports whether the incident had no bridge.

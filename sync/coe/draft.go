@@ -11,10 +11,10 @@ import (
 
 // ActionItem is a proposed corrective action.
 type ActionItem struct {
-	Summary  string // untrusted text
-	Owner    string // untrusted text; the note's author for proposals
-	Priority string // empty until the team sets one
-	Due      time.Time
+	Summary  string    // untrusted text
+	Owner    string    // untrusted text; the note's author for proposals
+	Priority string    // empty until the team sets one
+	Due      time.Time // zero until the team (or COESYNC_ACTION_SLA) sets one
 	// Source is the ID of the note the item was proposed in.
 	Source string
 	// NotCreated says why coesync does not create the item ("" when it
@@ -78,12 +78,12 @@ type RelatedItem struct {
 
 // Draft is everything a COE ticket is rendered from.
 type Draft struct {
-	Incident    Incident
-	Timeline    Timeline
-	Metrics     Metrics
-	ActionItems []ActionItem
-	Related     []RelatedItem
-	Route       Route
+	Incident    Incident      // the PagerDuty incident
+	Timeline    Timeline      // log entries and notes, oldest first
+	Metrics     Metrics       // derived from the log
+	ActionItems []ActionItem  // proposed from the notes
+	Related     []RelatedItem // the incident and its service
+	Route       Route         // where the COE goes (rules file)
 	// Changes are the deployments and merged pull requests of the
 	// service's repositories shortly before the incident (WithChanges).
 	Changes ChangeList
@@ -93,7 +93,7 @@ type Draft struct {
 	// Alerts are the incident's alerts, oldest first (WithAlerts);
 	// AlertsOmitted counts those beyond MaxListedAlerts.
 	Alerts        []Alert
-	AlertsOmitted int
+	AlertsOmitted int // alerts beyond MaxListedAlerts, not listed
 	// AlertsFailed says why the alerts could not be read; empty when they
 	// were (or were not asked for).
 	AlertsFailed string
