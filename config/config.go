@@ -186,7 +186,8 @@ type Config struct {
 	// ParseSLA. Empty turns it off.
 	ActionSLA string `envconfig:"COESYNC_ACTION_SLA"`
 	// TrustedLinkDomains are the domains whose links from vendor content
-	// (an alert's monitoring link, the conference bridge) stay clickable
+	// (an alert's monitoring link, the conference bridge, an address in a
+	// note or status update) stay clickable
 	// in a COE, subdomains included ("grafana.acme.com,acme.zoom.us");
 	// every other such link is shown as inert text.
 	TrustedLinkDomains []string `envconfig:"COESYNC_TRUSTED_LINK_DOMAINS"`

@@ -136,3 +136,54 @@ func TestTrustedDomains(t *testing.T) {
 		t.Error("no trusted domains trusts a link")
 	}
 }
+
+// TestNoteLinksToTrustedDomains: with trusted domains, a note's link to
+// one stays clickable; any other link, and everything else in the note,
+// stays inert.
+func TestNoteLinksToTrustedDomains(t *testing.T) {
+	td := NewTrustedDomains([]string{"grafana.acme.com"})
+	tests := []struct {
+		in, want string
+	}{
+		{"see https://grafana.acme.com/d/x?a=1&b=2.", "see [https://grafana.acme.com/d/x?a=1&b=2]."},
+		{"(https://eu.grafana.acme.com/d/y)", "([https://eu.grafana.acme.com/d/y])"},
+		{"https://grafana.acme.com.evil.example/x", "https" + zwsp + "://grafana.acme.com.evil.example/x"},
+		// A disguised link keeps its brackets inert; the address itself,
+		// shown as its own text, is the link.
+		{"[x|https://grafana.acme.com/d/x]", "\\[x│[https://grafana.acme.com/d/x]\\]"},
+		{"coesynclnk00x0000x https://grafana.acme.com/a", "coesynclnk00x0000x [https://grafana.acme.com/a]"},
+		{"line one\nhttps://grafana.acme.com/a *bold*", "line one \\\\ [https://grafana.acme.com/a] \\*bold\\*"},
+	}
+	for _, tt := range tests {
+		got := escapeNoteTrusting(td, tt.in)
+		if !strings.Contains(got, tt.want) && got != tt.want {
+			t.Errorf("escapeNoteTrusting(%q) = %q, want it to hold %q", tt.in, got, tt.want)
+		}
+		if untrusted := escapeNoteTrusting(nil, tt.in); untrusted != EscapeWikiNote(tt.in) {
+			t.Errorf("without trusted domains %q renders %q, not EscapeWikiNote's", tt.in, untrusted)
+		}
+	}
+	// Every hostile input stays inert but for the trusted links.
+	r, err := NewRendererTrusting("", td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hostileStrings {
+		inc, log, notes := richIncident()
+		for j := range notes {
+			notes[j].Content = h + " https://grafana.acme.com/d/" + strings.Repeat("z", j) + " " + h
+		}
+		d := NewDraft(inc, log, notes, Route{})
+		out, err := r.Render(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed := append(allowedLinks(d), "[https://grafana.acme.com/d/]", "[https://grafana.acme.com/d/z]", "[https://grafana.acme.com/d/zz]")
+		if hz := wikiDocHazards(out, allowed); len(hz) > 0 {
+			t.Errorf("hostile string %d %q:\n%s", i, clip(h), strings.Join(hz, "\n"))
+		}
+		if !strings.Contains(out, "[https://grafana.acme.com/d/z]") && len(h) < 1000 {
+			t.Errorf("hostile string %d: the trusted link is not clickable", i)
+		}
+	}
+}

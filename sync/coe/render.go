@@ -63,7 +63,17 @@ func NewRendererTrusting(override string, trusted TrustedDomains) (*Renderer, er
 		src = defaultTemplate
 	}
 	r := &Renderer{maxLen: MaxDescriptionLen, trusted: trusted}
-	funcs := template.FuncMap{"extlink": func(raw string) string { return wikiExternalLink(r.trusted, raw) }}
+	funcs := template.FuncMap{
+		"extlink": func(raw string) string { return wikiExternalLink(r.trusted, raw) },
+		// Links to trusted domains in notes stay clickable.
+		"note": func(v any) string { return escapeNoteTrusting(r.trusted, text(v)) },
+		"event": func(e TimelineEntry) string {
+			if e.NoteID != "" || e.Note || e.Kind == LogStatusUpdate {
+				return escapeNoteTrusting(r.trusted, e.Event)
+			}
+			return EscapeWikiCell(e.Event)
+		},
+	}
 	t, err := template.New("coe").Option("missingkey=error").Funcs(templateFuncs).Funcs(funcs).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("coe: parse COE template: %w", err)
