@@ -185,6 +185,12 @@ type Config struct {
 	// SLA of the incident's priority ("P1=14d,P2=30d,default=45d"); see
 	// ParseSLA. Empty turns it off.
 	ActionSLA string `envconfig:"COESYNC_ACTION_SLA"`
+	// TrustedLinkDomains are the domains whose links from vendor content
+	// (an alert's monitoring link, the conference bridge, an address in a
+	// note or status update) stay clickable
+	// in a COE, subdomains included ("grafana.acme.com,acme.zoom.us");
+	// every other such link is shown as inert text.
+	TrustedLinkDomains []string `envconfig:"COESYNC_TRUSTED_LINK_DOMAINS"`
 	// ReminderInterval is the least time between two reminders about the
 	// same action item.
 	ReminderInterval time.Duration `envconfig:"COESYNC_REMINDER_INTERVAL" default:"168h"`
@@ -293,6 +299,7 @@ func (c *Config) normalize() {
 	c.JiraDoneTransitions = cleanList(c.JiraDoneTransitions)
 	c.JiraReopenTransitions = cleanList(c.JiraReopenTransitions)
 	c.JiraWontDoTransitions = cleanList(c.JiraWontDoTransitions)
+	c.TrustedLinkDomains = cleanList(c.TrustedLinkDomains)
 	if strings.Contains(c.GitHubAPIURL, "://") && !strings.HasSuffix(c.GitHubAPIURL, "/") {
 		c.GitHubAPIURL += "/"
 	}
@@ -468,6 +475,11 @@ func (c Config) problems() problems {
 	}
 	if _, err := ParseSLA(c.ActionSLA); err != nil {
 		p.addf("COESYNC_ACTION_SLA", "%v", err)
+	}
+	for _, d := range c.TrustedLinkDomains {
+		if err := checkTrustedDomain(d); err != nil {
+			p.addf("COESYNC_TRUSTED_LINK_DOMAINS", "%v", err)
+		}
 	}
 	if c.ReminderInterval < time.Hour {
 		p.addf("COESYNC_REMINDER_INTERVAL", "want at least 1h, got %s", c.ReminderInterval)

@@ -115,13 +115,14 @@ func newDrafter(cfg config.Config, log *slog.Logger, c clients) (*engine.Drafter
 		}
 		tmpl = string(b)
 	}
-	renderer, err := coe.NewRenderer(tmpl)
+	renderer, err := coe.NewRendererTrusting(tmpl, coe.NewTrustedDomains(cfg.TrustedLinkDomains))
 	if err != nil {
 		return nil, fmt.Errorf("COESYNC_COE_TEMPLATE: %w", err)
 	}
 	d := &engine.Drafter{
 		Source: c.pd, Tracker: c.jira, Router: router, Renderer: renderer, Log: log,
 		SearchSettle: cfg.JiraSearchSettle, NoteOnIncident: cfg.PagerDutyFrom != "", DefaultRepo: cfg.GitHubRepo,
+		SLA: engine.NewSLA(cfg.SLA()),
 	}
 	// What changed (rules: services.repos) and has it happened before; the
 	// history's store is set once the store is open.

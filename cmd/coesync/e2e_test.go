@@ -105,7 +105,8 @@ func migratedSQLite(t *testing.T) string {
 }
 
 var sections = []string{"Summary", "Impact", "Timeline", "Metrics", "Incident questions", "Detection", "Diagnosis",
-	"Mitigation", "Prevention", "Five whys", "Action items", "Related items"}
+	"Mitigation", "Prevention", "Triggering event", "Five whys", "Root causes", "Contributing factors", "Lessons learned",
+	"What went well", "What went wrong", "Where we got lucky", "Action items", "Related items"}
 
 func TestResolvedWebhookCreatesOneCompleteCOE(t *testing.T) {
 	t.Parallel()

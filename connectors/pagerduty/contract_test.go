@@ -2,6 +2,7 @@ package pagerduty_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -21,6 +22,7 @@ func sampleServer(t *testing.T) (*httptest.Server, *[]*http.Request) {
 		"/incidents/PT4KHLK":             "openapi-example-get-incident.json",
 		"/incidents/PT4KHLK/log_entries": "openapi-example-incident-log-entries.json",
 		"/incidents/PT4KHLK/notes":       "openapi-example-incident-notes.json",
+		"/incidents/PT4KHLK/alerts":      "openapi-example-incident-alerts.json",
 		"/incidents/PRORDTY/log_entries": "developer-docs-v2-webhook-log-entries.json",
 	}
 	var (
@@ -39,6 +41,12 @@ func sampleServer(t *testing.T) (*httptest.Server, *[]*http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if off := r.URL.Query().Get("offset"); name == "openapi-example-incident-alerts.json" && off != "" && off != "0" {
+			// The example is the first page of a longer list (more:
+			// true); the pages after it are empty, as the list's end.
+			fmt.Fprintf(w, `{"alerts":[],"limit":100,"offset":%s,"more":false}`, off)
+			return
+		}
 		w.Write(readTestdata(t, name))
 	}))
 	t.Cleanup(srv.Close)
@@ -75,6 +83,7 @@ func TestContractSamplesDecode(t *testing.T) {
 			EscalationPolicy: "Another Escalation Policy",
 			CreatedAt:        utc("2015-10-06T21:30:42Z"),
 			Assignees:        []coe.Person{{ID: "PXPGF42", Name: "Earline Greenholt"}},
+			Bridge:           coe.ConferenceBridge{URL: "https://example.com/acb-123", Number: "+1-415-555-1212,,,,1234#"},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("Incident =\n %+v\nwant\n %+v", got, want)
@@ -132,10 +141,28 @@ func TestContractSamplesDecode(t *testing.T) {
 		}
 	})
 
+	t.Run("GET /incidents/{id}/alerts (openapi)", func(t *testing.T) {
+		got, err := c.Alerts(ctx, "PT4KHLK")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The example has no cef_details and a link context without an
+		// href: no monitoring link; the source is the integration.
+		want := []coe.Alert{{At: utc("2015-10-06T21:30:42Z"), Summary: "The server is on fire.", Source: "Email Integration", Severity: "critical"}}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Alerts =\n %+v\nwant\n %+v", got, want)
+		}
+	})
+
 	// What went over the wire.
 	for _, r := range *reqs {
 		if r.Header.Get("Accept") != "application/vnd.pagerduty+json;version=2" {
 			t.Errorf("%s %s: Accept = %q", r.Method, r.URL, r.Header.Get("Accept"))
+		}
+		if r.URL.Path == "/incidents/PT4KHLK/alerts" {
+			if q := r.URL.Query(); r.Method != http.MethodGet || q.Get("limit") != "100" || (q.Get("offset") != "" && q.Get("offset") != "1") {
+				t.Errorf("alerts request = %s %s, want GET with limit=100, then offset=1", r.Method, r.URL.RequestURI())
+			}
 		}
 		if r.URL.Path == "/incidents/PRORDTY/log_entries" {
 			q := r.URL.Query()

@@ -37,6 +37,9 @@ func toIncident(in *gopd.Incident) (coe.Incident, error) {
 			out.Priority = p.Name
 		}
 	}
+	if b := in.ConferenceBridge; b != nil {
+		out.Bridge = coe.ConferenceBridge{URL: strings.TrimSpace(b.ConferenceURL), Number: strings.TrimSpace(b.ConferenceNumber)}
+	}
 	for _, t := range in.Teams {
 		out.Teams = append(out.Teams, coe.Team{ID: t.ID, Name: t.Summary})
 	}

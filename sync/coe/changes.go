@@ -21,8 +21,8 @@ const (
 // Change is a deployment or a merged pull request of one of the incident
 // service's repositories, shortly before the incident.
 type Change struct {
-	Kind ChangeKind
-	Repo string // owner/name
+	Kind ChangeKind // a deployment or a merged pull request
+	Repo string     // owner/name
 	// Title is the pull request's title or the deployment's description:
 	// untrusted text.
 	Title string
@@ -83,7 +83,7 @@ func (c Change) Summary() string {
 
 // RepoFailure is a repository whose changes could not be listed.
 type RepoFailure struct {
-	Repo   string
+	Repo   string // owner/name
 	Reason string // short, secret-free
 }
 
@@ -93,7 +93,7 @@ type ChangeList struct {
 	// Repos are the repositories looked at; none means the service has
 	// no repositories in the rules file and the COE says nothing.
 	Repos        []string
-	Since, Until time.Time
+	Since, Until time.Time // the window looked at, UTC
 	// Changes are newest first.
 	Changes []Change
 	// Failed are the repositories that could not be listed.

@@ -11,10 +11,10 @@ import (
 
 // ActionItem is a proposed corrective action.
 type ActionItem struct {
-	Summary  string // untrusted text
-	Owner    string // untrusted text; the note's author for proposals
-	Priority string // empty until the team sets one
-	Due      time.Time
+	Summary  string    // untrusted text
+	Owner    string    // untrusted text; the note's author for proposals
+	Priority string    // empty until the team sets one
+	Due      time.Time // zero until the team (or COESYNC_ACTION_SLA) sets one
 	// Source is the ID of the note the item was proposed in.
 	Source string
 	// NotCreated says why coesync does not create the item ("" when it
@@ -33,6 +33,25 @@ func (d Draft) WithItemCap(max int) Draft {
 	reason := "not created: over the cap of " + strconv.Itoa(max)
 	for i := max; i < len(items); i++ {
 		items[i].NotCreated = reason
+	}
+	d.ActionItems = items
+	return d
+}
+
+// WithItemDefaults returns d with each proposed action item that has no
+// priority given priority, and each without a due date given due; an
+// empty priority or a zero due sets nothing. It is how COESYNC_ACTION_SLA
+// fills the action-items table.
+func (d Draft) WithItemDefaults(priority string, due time.Time) Draft {
+	priority = strings.TrimSpace(priority)
+	items := append([]ActionItem(nil), d.ActionItems...)
+	for i := range items {
+		if items[i].Priority == "" {
+			items[i].Priority = priority
+		}
+		if items[i].Due.IsZero() && !due.IsZero() {
+			items[i].Due = due.UTC()
+		}
 	}
 	d.ActionItems = items
 	return d
@@ -59,18 +78,28 @@ type RelatedItem struct {
 
 // Draft is everything a COE ticket is rendered from.
 type Draft struct {
-	Incident    Incident
-	Timeline    Timeline
-	Metrics     Metrics
-	ActionItems []ActionItem
-	Related     []RelatedItem
-	Route       Route
+	Incident    Incident      // the PagerDuty incident
+	Timeline    Timeline      // log entries and notes, oldest first
+	Metrics     Metrics       // derived from the log
+	ActionItems []ActionItem  // proposed from the notes
+	Related     []RelatedItem // the incident and its service
+	Route       Route         // where the COE goes (rules file)
 	// Changes are the deployments and merged pull requests of the
 	// service's repositories shortly before the incident (WithChanges).
 	Changes ChangeList
 	// History are the earlier COEs of the same service or incident key
 	// (WithHistory).
 	History History
+	// Alerts are the incident's alerts, oldest first (WithAlerts);
+	// AlertsOmitted counts those beyond MaxListedAlerts.
+	Alerts        []Alert
+	AlertsOmitted int // alerts beyond MaxListedAlerts, not listed
+	// AlertsFailed says why the alerts could not be read; empty when they
+	// were (or were not asked for).
+	AlertsFailed string
+	// StatusUpdates are the status updates published during the
+	// incident, oldest first; the timeline has a row for each too.
+	StatusUpdates []StatusUpdate
 }
 
 // Related item kinds.
@@ -87,11 +116,12 @@ const (
 // items get the PagerDuty incident and its service.
 func NewDraft(inc Incident, log []LogEntry, notes []Note, route Route) Draft {
 	d := Draft{
-		Incident:    inc,
-		Timeline:    BuildTimeline(log, notes),
-		Metrics:     ComputeMetrics(inc, log),
-		ActionItems: ExtractActionItems(notes),
-		Route:       route,
+		Incident:      inc,
+		Timeline:      BuildTimeline(log, notes),
+		Metrics:       ComputeMetrics(inc, log),
+		ActionItems:   ExtractActionItems(notes),
+		Route:         route,
+		StatusUpdates: statusUpdates(log),
 	}
 	if e, ok := d.Timeline.First(MilestoneMitigation); ok {
 		start := inc.CreatedAt

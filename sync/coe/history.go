@@ -5,14 +5,14 @@ import "time"
 // EarlierCOE is a COE of an earlier incident of the same PagerDuty service
 // or with the same incident key.
 type EarlierCOE struct {
-	TicketKey string
-	TicketURL string
+	TicketKey string // the COE's Jira key
+	TicketURL string // the COE's Jira browse URL
 	// Title is the incident's title (untrusted text); may be empty for a
 	// COE found in Jira only.
 	Title          string
-	IncidentID     string
-	IncidentNumber int
-	IncidentURL    string
+	IncidentID     string // the earlier PagerDuty incident's ID
+	IncidentNumber int    // its number; 0 when unknown
+	IncidentURL    string // its PagerDuty page
 	// CreatedAt is when the COE was created; zero when unknown.
 	CreatedAt time.Time
 	// SameKey: the earlier incident had the same incident_key;
@@ -22,8 +22,8 @@ type EarlierCOE struct {
 	FromJira bool
 	// ItemsKnown says whether the action-item counts below are known.
 	ItemsKnown bool
-	OpenItems  int
-	DoneItems  int
+	OpenItems  int // action items still open
+	DoneItems  int // action items done
 	// Open are the action items still open (newest COE's first).
 	Open []EarlierItem
 	// InWindow: created within the recurrence window before this incident.
@@ -32,11 +32,11 @@ type EarlierCOE struct {
 
 // EarlierItem is an open action item of an earlier COE.
 type EarlierItem struct {
-	Key     string
-	Summary string // untrusted text
-	URL     string // Jira browse URL or the GitHub issue
-	Owner   string // untrusted text
-	Due     time.Time
+	Key     string    // the item's Jira key
+	Summary string    // untrusted text
+	URL     string    // Jira browse URL or the GitHub issue
+	Owner   string    // untrusted text
+	Due     time.Time // zero when none is set
 }
 
 // History is what coesync knows about earlier COEs of the same service or

@@ -8,37 +8,39 @@ import "time"
 
 // Person is someone who took part in an incident.
 type Person struct {
-	ID    string
-	Name  string
-	Email string
+	ID    string // PagerDuty user ID
+	Name  string // untrusted text
+	Email string // empty when unknown
 }
 
 // Team is a PagerDuty team.
 type Team struct {
-	ID   string
-	Name string
+	ID   string // PagerDuty team ID
+	Name string // untrusted text
 }
 
 // Incident is a resolved PagerDuty incident as coesync needs it.
 type Incident struct {
-	ID          string
-	Number      int
-	Title       string
-	URL         string
-	Status      string
+	ID          string // PagerDuty incident ID
+	Number      int    // incident number, shown as "#1234"
+	Title       string // untrusted text
+	URL         string // the incident's PagerDuty page
+	Status      string // "resolved", "acknowledged" or "triggered"
 	Urgency     string // "high" or "low"
 	Priority    string // PagerDuty priority name, e.g. "P1"; empty when unset
-	IncidentKey string
-	ServiceID   string
-	ServiceName string
-	ServiceURL  string
-	Teams       []Team
+	IncidentKey string // the de-duplication key
+	ServiceID   string // PagerDuty service ID
+	ServiceName string // untrusted text
+	ServiceURL  string // the service's PagerDuty page
+	Teams       []Team // the incident's teams
 	// EscalationPolicy is the policy's name.
 	EscalationPolicy string
-	CreatedAt        time.Time
+	CreatedAt        time.Time // when it was triggered, UTC
 	// ResolvedAt is zero while the incident is not resolved.
 	ResolvedAt time.Time
-	Assignees  []Person
+	Assignees  []Person // current assignees (PagerDuty clears them on resolve)
+	// Bridge is the incident's conference bridge; zero when it had none.
+	Bridge ConferenceBridge
 }
 
 // Duration is how long the incident lasted; zero when unresolved.
@@ -62,6 +64,9 @@ const (
 	LogNotify      LogKind = "notify"
 	LogAssign      LogKind = "assign"
 	LogAnnotate    LogKind = "annotate"
+	// LogStatusUpdate is a status update published to stakeholders; its
+	// Summary holds the message.
+	LogStatusUpdate LogKind = "status_update"
 )
 
 // LogEntry is one PagerDuty incident log entry.

@@ -19,6 +19,8 @@ type Metrics struct {
 	// Resolved.
 	TimeToResolve time.Duration
 
+	// Acknowledged, Mitigated and Resolved say whether the incident was
+	// acknowledged, had a "Mitigated:" note, and was resolved.
 	Acknowledged, Mitigated, Resolved bool
 
 	// Escalations counts escalate log entries.

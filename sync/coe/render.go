@@ -28,8 +28,9 @@ const MaxDescriptionLen = 32767
 // description format). Create one with NewRenderer; it is safe for
 // concurrent use.
 type Renderer struct {
-	tmpl   *template.Template
-	maxLen int
+	tmpl    *template.Template
+	maxLen  int
+	trusted TrustedDomains
 }
 
 // NewRenderer parses a COE template: override is the template's text, or
@@ -41,6 +42,8 @@ type Renderer struct {
 //	note  x       a note's content in a table cell (EscapeWikiNote)
 //	event e       a TimelineEntry's Event in a table cell (cell, or note for notes)
 //	link  url     "[url]", a link to url when it is a safe http(s) URL; "" otherwise
+//	extlink url   a link from vendor content (an alert's, a bridge's): "[url]"
+//	              when its domain is trusted (NewRendererTrusting), else inert text
 //	utc   t       "2006-01-02 15:04:05 UTC", or "unknown" for the zero time
 //	date  t       "2006-01-02" in UTC, or "unknown"
 //	dur   d       FormatDuration
@@ -49,15 +52,33 @@ type Renderer struct {
 // does not parse or fails on the sample is an error that names the
 // problem.
 func NewRenderer(override string) (*Renderer, error) {
+	return NewRendererTrusting(override, nil)
+}
+
+// NewRendererTrusting is NewRenderer with the domains whose links from
+// vendor content stay clickable (COESYNC_TRUSTED_LINK_DOMAINS).
+func NewRendererTrusting(override string, trusted TrustedDomains) (*Renderer, error) {
 	src := override
 	if strings.TrimSpace(src) == "" {
 		src = defaultTemplate
 	}
-	t, err := template.New("coe").Option("missingkey=error").Funcs(templateFuncs).Parse(src)
+	r := &Renderer{maxLen: MaxDescriptionLen, trusted: trusted}
+	funcs := template.FuncMap{
+		"extlink": func(raw string) string { return wikiExternalLink(r.trusted, raw) },
+		// Links to trusted domains in notes stay clickable.
+		"note": func(v any) string { return escapeNoteTrusting(r.trusted, text(v)) },
+		"event": func(e TimelineEntry) string {
+			if e.NoteID != "" || e.Note || e.Kind == LogStatusUpdate {
+				return escapeNoteTrusting(r.trusted, e.Event)
+			}
+			return EscapeWikiCell(e.Event)
+		},
+	}
+	t, err := template.New("coe").Option("missingkey=error").Funcs(templateFuncs).Funcs(funcs).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("coe: parse COE template: %w", err)
 	}
-	r := &Renderer{tmpl: t, maxLen: MaxDescriptionLen}
+	r.tmpl = t
 	out, err := r.execute(sampleDraft())
 	if err != nil {
 		return nil, fmt.Errorf("coe: COE template fails on a sample draft: %w", err)
@@ -128,7 +149,7 @@ func text(v any) string {
 }
 
 func eventCell(e TimelineEntry) string {
-	if e.NoteID != "" || e.Note {
+	if e.NoteID != "" || e.Note || e.Kind == LogStatusUpdate {
 		return EscapeWikiNote(e.Event)
 	}
 	return EscapeWikiCell(e.Event)
@@ -279,6 +300,12 @@ func shrink(d Draft, s shrinkStep) Draft {
 		items[i] = a
 	}
 	d.ActionItems = items
+	alerts := make([]Alert, len(d.Alerts))
+	for i, a := range d.Alerts {
+		a.Summary, a.Source = Truncate(a.Summary, s.fieldRunes), Truncate(a.Source, s.fieldRunes)
+		alerts[i] = a
+	}
+	d.Alerts = alerts
 	return d
 }
 

@@ -131,8 +131,9 @@ func TestRenderSectionOrder(t *testing.T) {
 			h3 = append(h3, s)
 		}
 	}
-	wantH2 := []string{"Summary", "Impact", "Timeline", "Metrics", "Incident questions", "Five whys", "Action items", "Related items"}
-	wantH3 := []string{"Detection", "Diagnosis", "Mitigation", "Prevention"}
+	wantH2 := []string{"Summary", "Impact", "Timeline", "Metrics", "Incident questions", "Triggering event", "Five whys",
+		"Root causes", "Contributing factors", "Lessons learned", "Action items", "Related items"}
+	wantH3 := []string{"Detection", "Diagnosis", "Mitigation", "Prevention", "What went well", "What went wrong", "Where we got lucky"}
 	if fmt.Sprint(h2) != fmt.Sprint(wantH2) {
 		t.Errorf("sections %q, want %q", h2, wantH2)
 	}

@@ -4,11 +4,11 @@ package coe
 type Route struct {
 	// Rule names the rule that matched ("" for the default route).
 	Rule       string
-	Skip       bool
-	Project    string
-	IssueType  string
-	Labels     []string
-	Components []string
+	Skip       bool     // the rule says no COE
+	Project    string   // Jira project key
+	IssueType  string   // Jira issue type of the COE
+	Labels     []string // extra Jira labels
+	Components []string // Jira components
 	// Priority is the Jira priority name; empty leaves Jira's default.
 	Priority string
 	// GitHubRepo is "owner/name" for the COE's action items.

@@ -18,6 +18,7 @@ const (
 	MilestoneAcknowledgement Milestone = "Acknowledgement" // the first acknowledge
 	MilestoneMitigation      Milestone = "Mitigation"      // the first mitigation note
 	MilestoneResolution      Milestone = "Resolution"      // the last resolve
+	MilestoneStatusUpdate    Milestone = "Status update"   // every status update
 )
 
 // NoteMatchWindow is how far apart an annotate log entry and a note by the
@@ -27,10 +28,10 @@ const NoteMatchWindow = 5 * time.Second
 // TimelineEntry is one row of a COE timeline.
 type TimelineEntry struct {
 	At      time.Time // UTC
-	Actor   string
-	Event   string // untrusted text: a log entry's summary or a note's content
-	Channel string
-	Kind    LogKind
+	Actor   string    // who or what did it; untrusted text
+	Event   string    // untrusted text: a log entry's summary or a note's content
+	Channel string    // how: "api", "website", "sms", "note", ...
+	Kind    LogKind   // the log entry's kind ("trigger", "notify", "status_update", ...)
 	// Milestone is set on the rows a reviewer looks for first.
 	Milestone Milestone
 	// Note is true for a note that no annotate log entry matched: the row
@@ -150,6 +151,8 @@ func (tl Timeline) markMilestones() {
 			e.Milestone, detected = MilestoneDetection, true
 		case e.Kind == LogEscalate:
 			e.Milestone = MilestoneEscalation
+		case e.Kind == LogStatusUpdate:
+			e.Milestone = MilestoneStatusUpdate
 		case e.Kind == LogAcknowledge && !acked:
 			e.Milestone, acked = MilestoneAcknowledgement, true
 		case e.Kind == LogResolve:

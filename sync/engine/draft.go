@@ -72,6 +72,10 @@ type Drafter struct {
 	// History finds earlier COEs of the incident's service or incident
 	// key (recurrence); nil finds none.
 	History *HistoryFinder
+	// SLA (COESYNC_ACTION_SLA) gives the draft's proposed action items the
+	// incident's priority and a due date, the day of drafting plus the
+	// SLA; nil leaves both for the team to set.
+	SLA *SLA
 }
 
 // Outcome of Draft, for logs and tests.
@@ -110,14 +114,20 @@ type fetched struct {
 	notes   []coe.Note
 	changes coe.ChangeList
 	history coe.History
+	alerts  []coe.Alert
+	// alertsErr is why the alerts could not be read: the COE names it
+	// rather than wait for them.
+	alertsErr error
 }
 
-// fetch reads the incident, its log entries and notes in parallel; once
-// the incident is known, its changes and earlier COEs are looked up while
-// the log and notes are still being read. strict lets those lookups fail
-// the run on transient errors (see ChangeFinder); it is false once the
-// ticket exists and for previews. Without withContext they are skipped
-// (the ticket exists: its description is not written again).
+// fetch reads the incident, its log entries, notes and alerts in
+// parallel; once the incident is known, its changes and earlier COEs are
+// looked up while the rest is still being read. strict lets those lookups
+// fail the run on transient errors (see ChangeFinder); it is false once
+// the ticket exists and for previews. Without withContext they and the
+// alerts are skipped (the ticket exists: its description is not written
+// again). A failure to read the alerts never fails the fetch: the COE
+// names it.
 func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext bool) (fetched, error) {
 	var f fetched
 	// The three reads are independent: one round trip of latency, not three.
@@ -130,7 +140,17 @@ func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext bool
 	})
 	g.Go(func() (err error) { f.log, err = d.Source.LogEntries(gctx, id); return err })
 	g.Go(func() (err error) { f.notes, err = d.Source.Notes(gctx, id); return err })
-	return f, g.Wait()
+	if withContext {
+		g.Go(func() error {
+			f.alerts, f.alertsErr = d.Source.Alerts(gctx, id)
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil && f.alertsErr != nil && d.Log != nil {
+		d.Log.Warn("alerts could not be read; the COE says so", "incident", id, "err", f.alertsErr)
+	}
+	return f, err
 }
 
 // fetchContext looks up what changed before the incident and its earlier
@@ -162,7 +182,17 @@ func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft,
 
 func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
 	route := d.Router.Route(f.inc)
-	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history).WithItemCap(d.MaxProposedItems)
+	var alertsFailed string
+	if f.alertsErr != nil {
+		alertsFailed = alertsFailure(f.alertsErr)
+	}
+	draft := coe.NewDraft(f.inc, f.log, f.notes, route).WithChanges(f.changes).WithHistory(f.history).
+		WithAlerts(f.alerts, alertsFailed).WithItemCap(d.MaxProposedItems)
+	if dur, ok := d.SLA.For(f.inc.Priority); ok {
+		draft = draft.WithItemDefaults(f.inc.Priority, DueFor(d.now(), dur))
+	} else if d.SLA != nil {
+		draft = draft.WithItemDefaults(f.inc.Priority, time.Time{})
+	}
 	desc, err := d.Renderer.Render(draft)
 	if err != nil {
 		return draft, "", Permanently(fmt.Errorf("render COE for %s: %w", f.inc.ID, err))
@@ -448,4 +478,21 @@ func splitKey(k string) (string, int) {
 		n = n*10 + int(r-'0')
 	}
 	return k[:i], n
+}
+
+// alertsFailure is what the COE says about a failed read of the alerts:
+// the HTTP status PagerDuty answered, or that it could not be reached or
+// answered something unusable; never the response body or a URL.
+func alertsFailure(err error) string {
+	var e *Error
+	switch {
+	case !errors.As(err, &e):
+		return "the request failed"
+	case e.Status != 0:
+		return fmt.Sprintf("PagerDuty answered HTTP %d", e.Status)
+	case e.Kind == Permanent:
+		return "PagerDuty's answer could not be used"
+	default:
+		return "PagerDuty could not be reached"
+	}
 }

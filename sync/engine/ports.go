@@ -19,6 +19,8 @@ type IncidentSource interface {
 	LogEntries(ctx context.Context, id string) ([]coe.LogEntry, error)
 	// Notes returns the incident's notes.
 	Notes(ctx context.Context, id string) ([]coe.Note, error)
+	// Alerts returns the incident's alerts (all pages), oldest first.
+	Alerts(ctx context.Context, id string) ([]coe.Alert, error)
 	// AddNote adds a note to the incident.
 	AddNote(ctx context.Context, id, content string) error
 }

@@ -304,6 +304,10 @@ func (x gatedSource) Notes(ctx context.Context, id string) ([]coe.Note, error) {
 	return gated(ctx, x.g, ServicePagerDuty, func(ctx context.Context) ([]coe.Note, error) { return x.s.Notes(ctx, id) })
 }
 
+func (x gatedSource) Alerts(ctx context.Context, id string) ([]coe.Alert, error) {
+	return gated(ctx, x.g, ServicePagerDuty, func(ctx context.Context) ([]coe.Alert, error) { return x.s.Alerts(ctx, id) })
+}
+
 func (x gatedSource) AddNote(ctx context.Context, id, content string) error {
 	return gated0(ctx, x.g, ServicePagerDuty, func(ctx context.Context) error { return x.s.AddNote(ctx, id, content) })
 }

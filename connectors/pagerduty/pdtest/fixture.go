@@ -43,6 +43,11 @@ type Incident struct {
 
 	LogEntries []LogEntry // any order; served newest first
 	Notes      []Note
+	// Alerts are served by GET /incidents/{id}/alerts; an incident
+	// without any still counts one in alert_counts, as before.
+	Alerts []Alert
+	// Bridge is the incident's conference_bridge; nil renders null.
+	Bridge *Bridge
 }
 
 // Team is a PagerDuty team.
@@ -160,6 +165,7 @@ func normalize(fx Incident) Incident {
 		notes[i] = n
 	}
 	fx.Notes = notes
+	normalizeAlerts(&fx)
 	return fx
 }
 

@@ -41,7 +41,8 @@ var keptHeaders = []string{"Accept", "Content-Type", "From", "User-Agent"}
 // safe for concurrent use.
 //
 // Routes: GET /incidents/{id}, GET /incidents/{id}/log_entries (offset,
-// limit, total, is_overview; served newest first), GET and POST
+// limit, total, is_overview; served newest first), GET
+// /incidents/{id}/alerts (offset, limit, total; oldest first), GET and POST
 // /incidents/{id}/notes, GET /users (query, offset, limit). A note's From
 // header must be the email of a user of the account (see AddUser). Every request needs "Authorization: Token
 // token=<token>" (401 otherwise); a wrong method is 405, an unknown
@@ -263,6 +264,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	case "log_entries":
 		if allow(http.MethodGet) {
 			s.listLogEntries(w, r, id)
+		}
+	case "alerts":
+		if allow(http.MethodGet) {
+			s.listAlerts(w, r, id)
 		}
 	case "notes":
 		if allow(http.MethodGet, http.MethodPost) {

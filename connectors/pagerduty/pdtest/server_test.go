@@ -92,7 +92,7 @@ func TestAuthMethodsAndNotFound(t *testing.T) {
 		{"unknown incident log", "GET", "/incidents/PNOPE/log_entries", nil, 404, 2100},
 		{"unknown incident notes", "GET", "/incidents/PNOPE/notes", nil, 404, 2100},
 		{"unknown path", "GET", "/services/PSVC001", nil, 404, 2100},
-		{"unknown sub path", "GET", "/incidents/PSIMP01/alerts", nil, 404, 2100},
+		{"unknown sub path", "GET", "/incidents/PSIMP01/status_updates", nil, 404, 2100},
 		{"DELETE incident", "DELETE", "/incidents/PSIMP01", nil, 405, 0},
 		{"PUT log entries", "PUT", "/incidents/PSIMP01/log_entries", nil, 405, 0},
 		{"DELETE notes", "DELETE", "/incidents/PSIMP01/notes", nil, 405, 0},

@@ -61,7 +61,7 @@ type wireIncident struct {
 	LastStatusChangeBy   *wireRef         `json:"last_status_change_by"`
 	Priority             *wireRef         `json:"priority"`
 	ResolveReason        *struct{}        `json:"resolve_reason"`
-	ConferenceBridge     *struct{}        `json:"conference_bridge"`
+	ConferenceBridge     *wireBridge      `json:"conference_bridge"`
 	IncidentsResponders  []struct{}       `json:"incidents_responders"`
 	ResponderRequests    []struct{}       `json:"responder_requests"`
 	Urgency              string           `json:"urgency"`
@@ -225,6 +225,15 @@ func renderIncident(fx *Incident) wireIncident {
 	}
 	if by := lastChangeBy(fx); by != nil {
 		w.LastStatusChangeBy = agentRef(*by)
+	}
+	if fx.Bridge != nil {
+		w.ConferenceBridge = &wireBridge{ConferenceNumber: fx.Bridge.Number, ConferenceURL: fx.Bridge.URL}
+	}
+	if n := len(fx.Alerts); n > 0 {
+		w.AlertCounts = wireAlertCounts{All: n, Triggered: n}
+		if fx.Status == "resolved" {
+			w.AlertCounts = wireAlertCounts{All: n, Resolved: n}
+		}
 	}
 	if fx.Priority != "" {
 		w.Priority = &wireRef{ID: priorityID(fx.Priority), Type: "priority_reference", Summary: fx.Priority,
