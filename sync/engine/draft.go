@@ -110,6 +110,12 @@ type fetched struct {
 	notes   []coe.Note
 	changes coe.ChangeList
 	history coe.History
+	// at is when inc and log were read; haveInc and haveLog say they
+	// were (an attempt that failed on another read keeps them, see
+	// keepFetched); cached says they came from an earlier attempt.
+	at               time.Time
+	haveInc, haveLog bool
+	cached           bool
 }
 
 // fetch reads the incident, its log entries and notes in parallel; once
@@ -117,18 +123,38 @@ type fetched struct {
 // the log and notes are still being read. strict lets those lookups fail
 // the run on transient errors (see ChangeFinder); it is false once the
 // ticket exists and for previews. Without withContext they are skipped
-// (the ticket exists: its description is not written again).
-func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext bool) (fetched, error) {
-	var f fetched
-	// The three reads are independent: one round trip of latency, not three.
+// (the ticket exists: its description is not written again). With reuse,
+// the incident and log entries an earlier attempt of the job kept are
+// used instead of read again (see cachedFetch).
+func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext, reuse bool) (fetched, error) {
+	f := fetched{at: d.now()}
+	if reuse {
+		if c, ok := d.loadFetched(ctx, id); ok {
+			f.inc, f.log, f.at, f.haveInc, f.haveLog, f.cached = c.Incident, c.Log, c.At, true, true, true
+		}
+	}
+	// The reads are independent: one round trip of latency, not three.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		if f.inc, err = d.Source.Incident(gctx, id); err != nil || !withContext {
-			return err
+		if !f.haveInc {
+			if f.inc, err = d.Source.Incident(gctx, id); err != nil {
+				return err
+			}
+			f.haveInc = true
+		}
+		if !withContext {
+			return nil
 		}
 		return d.fetchContext(gctx, &f, strict)
 	})
-	g.Go(func() (err error) { f.log, err = d.Source.LogEntries(gctx, id); return err })
+	if !f.haveLog {
+		g.Go(func() (err error) {
+			if f.log, err = d.Source.LogEntries(gctx, id); err == nil {
+				f.haveLog = true
+			}
+			return err
+		})
+	}
 	g.Go(func() (err error) { f.notes, err = d.Source.Notes(gctx, id); return err })
 	return f, g.Wait()
 }
@@ -153,7 +179,7 @@ func (d *Drafter) fetchContext(ctx context.Context, f *fetched, strict bool) err
 // BuildDraft fetches an incident and builds its draft and description
 // without writing anything (coesync preview uses it too).
 func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft, string, error) {
-	f, err := d.fetch(ctx, incidentID, false, true)
+	f, err := d.fetch(ctx, incidentID, false, true, false)
 	if err != nil {
 		return coe.Draft{}, "", err
 	}
@@ -173,7 +199,9 @@ func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
 // Draft makes sure incidentID has its COE ticket, following the
 // exactly-once protocol: the store is the truth, Jira's label search the
 // witness of a create that was interrupted before its key was stored.
-func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error) {
+// An attempt that fails keeps the incident and log entries it read for the
+// next attempt (see cachedFetch).
+func (d *Drafter) Draft(ctx context.Context, incidentID string) (outcome Outcome, err error) {
 	log := d.Log.With("incident", incidentID)
 	rec, err := d.Store.COE(ctx, incidentID)
 	switch {
@@ -184,7 +212,14 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		return OutcomeSkipped, nil
 	}
 
-	f, err := d.fetch(ctx, incidentID, true, rec.State != store.COECreated)
+	f, err := d.fetch(ctx, incidentID, true, rec.State != store.COECreated, true)
+	defer func() {
+		if err != nil && f.haveInc && f.haveLog {
+			d.keepFetched(ctx, f)
+		} else if err == nil {
+			d.dropFetched(ctx, f)
+		}
+	}()
 	if err != nil {
 		return "", fmt.Errorf("fetch incident %s: %w", incidentID, err)
 	}
@@ -211,7 +246,7 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		return OutcomeSkipped, d.Store.SkipCOE(ctx, base)
 	}
 
-	outcome := OutcomeExists
+	outcome = OutcomeExists
 	if rec.State != store.COECreated {
 		var fresh bool
 		rec, fresh, err = d.Store.BeginCOE(ctx, base)
