@@ -106,3 +106,22 @@ func TestDraftRetryRefetchesAStaleCopy(t *testing.T) {
 		t.Errorf("reads %v, want the incident and its log read twice", got)
 	}
 }
+
+// A read from PagerDuty that fails once with a 503 is tried again within
+// the attempt: the draft job succeeds in one attempt.
+func TestDraftSucceedsInOneAttemptDespiteA503OnARead(t *testing.T) {
+	for _, path := range []string{"/incidents/PINC1", "/log_entries", "/notes"} {
+		t.Run(path, func(t *testing.T) {
+			ctx := context.Background()
+			e := newDraftEnv(t, &engine.RateGate{Sleep: func(context.Context, time.Duration) error { return nil }})
+			e.pd.FailNext(1, http.StatusServiceUnavailable, 0, http.MethodGet, path)
+			outcome, err := e.d.Draft(ctx, "PINC1")
+			if err != nil || outcome != engine.OutcomeCreated {
+				t.Fatalf("the attempt: %q, %v; want the COE created", outcome, err)
+			}
+			if n := len(e.js.Issues()); n != 1 {
+				t.Errorf("%d issues in Jira, want 1", n)
+			}
+		})
+	}
+}
