@@ -46,8 +46,10 @@ type Drafter struct {
 	Log   *slog.Logger
 	// SearchSettle is how long Jira's search may lag behind a create. A
 	// retry that finds an unfinished create and no ticket by label polls
-	// the search with backoff (pollByLabel) until this long after the
-	// intent before it trusts the empty answer.
+	// the search with backoff (pollByLabel) until the settle window after
+	// the intent has passed before it trusts the empty answer: this long
+	// until a lag has been observed, then twice the observed lag within
+	// [SearchSettleFloor, SearchSettle] (see searchSettle).
 	SearchSettle time.Duration
 	// DefaultRepo is COESYNC_GITHUB_REPO: a route that names another
 	// repository was set by a rule, which wins over an item's repo label.
@@ -355,7 +357,8 @@ const (
 // typically lags a few seconds, so a ticket that landed is found within
 // seconds instead of after the whole window.
 func (d *Drafter) pollByLabel(ctx context.Context, rec store.COE) ([]coe.TicketRef, error) {
-	settled := rec.IntentAt.Add(d.SearchSettle)
+	settle := d.searchSettle(ctx)
+	settled := rec.IntentAt.Add(settle)
 	start, wait := d.now(), searchPollFirst
 	for {
 		refs, err := d.Tracker.FindByLabel(ctx, rec.Label)
@@ -364,7 +367,11 @@ func (d *Drafter) pollByLabel(ctx context.Context, rec store.COE) ([]coe.TicketR
 		}
 		now := d.now()
 		left := settled.Sub(now)
-		if len(refs) > 0 || d.SearchSettle <= 0 || left <= 0 {
+		if len(refs) > 0 {
+			d.recordSearchLag(ctx, now.Sub(rec.IntentAt))
+			return refs, nil
+		}
+		if settle <= 0 || left <= 0 {
 			return refs, nil
 		}
 		if spent := now.Sub(start); spent+min(wait, left) > searchPollBudget {
