@@ -150,7 +150,9 @@ type Config struct {
 	// JiraSearchSettle is how long Jira's search may lag behind a create:
 	// a retry that cannot tell whether an earlier create landed waits this
 	// long after it before trusting an empty search (Jira Cloud's search
-	// is eventually consistent; Data Center's is near immediate).
+	// is eventually consistent; Data Center's is near immediate). It is
+	// the ceiling: once coesync has observed the lag, the window is twice
+	// the observed lag, at least 5s (engine.SearchSettleFloor).
 	JiraSearchSettle time.Duration `envconfig:"COESYNC_JIRA_SEARCH_SETTLE" default:"60s"`
 	// JobTimeout bounds one job run. On PostgreSQL it also sets how soon
 	// the jobs of a replica that died are handed to another (timeout plus

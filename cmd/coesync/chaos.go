@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,9 @@ type chaosOptions struct {
 	DatabaseURL string
 	// Fault rates of every fake, per request.
 	P5xx, P429, PSlow, PDropBefore, PDropAfter float64
+	// SearchLag is how long the Jira fake's search lags behind a create;
+	// SearchSettle is the replicas' COESYNC_JIRA_SEARCH_SETTLE.
+	SearchLag, SearchSettle time.Duration
 	// RichEvery: every n-th incident carries two action items.
 	RichEvery int
 	// CloseRate is the share of GitHub issues closed while the run goes on.
@@ -80,7 +84,8 @@ type chaosOptions struct {
 func defaultChaosOptions() chaosOptions {
 	return chaosOptions{Incidents: 500, DupRate: 0.30, Kills: 5, Replicas: 1,
 		P5xx: 0.10, P429: 0.05, PSlow: 0.02, PDropBefore: 0.01, PDropAfter: 0.01,
-		RichEvery: 4, CloseRate: 0.3, Seed: 1, Timeout: 15 * time.Minute}
+		RichEvery: 4, CloseRate: 0.3, Seed: 1, Timeout: 15 * time.Minute,
+		SearchLag: 300 * time.Millisecond, SearchSettle: 3 * time.Second}
 }
 
 // chaosResult is what a chaos run counted.
@@ -104,7 +109,10 @@ type chaosResult struct {
 	SecretLeaks                        []string
 	ScannedBytes                       int
 	Converged, Elapsed                 time.Duration
-	Problems                           []string
+	// LastCOEAfterDelivery is the time from the last delivery accepted to
+	// the last COE created in Jira (negative: every COE was there first).
+	LastCOEAfterDelivery time.Duration
+	Problems             []string
 }
 
 // OK reports whether every promise held.
@@ -123,6 +131,10 @@ const (
 	// chaosPDFrom is not a secret: the note's From, a user of the account.
 	chaosPDFrom = "coesync@example.com"
 )
+
+// chaosCOEBound is the promise on recovery: under the default faults every
+// COE is in Jira within this long of the last delivery.
+const chaosCOEBound = 60 * time.Second
 
 var chaosSecrets = []string{chaosPDToken, chaosPDSecret, chaosJiraToken, chaosGHToken, chaosGHSecret, chaosJiraSecret, chaosDBPassword}
 
@@ -279,7 +291,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 	pd := pdtest.New(chaosPDToken)
 	defer pd.Close()
 	addBot(pd, chaosPDFrom)
-	jira := jiratest.New(jiratest.Options{User: demoJiraUser, Token: chaosJiraToken, Transitions: demoWorkflow(), SearchLag: 300 * time.Millisecond})
+	jira := jiratest.New(jiratest.Options{User: demoJiraUser, Token: chaosJiraToken, Transitions: demoWorkflow(), SearchLag: o.SearchLag})
 	defer jira.Close()
 	gh := ghtest.New(ghtest.Options{Token: chaosGHToken, Repos: []string{demoRepo}, Quota: -1})
 	defer gh.Close()
@@ -334,9 +346,9 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 		// rescued by another one after the job timeout (plus 30s).
 		"COESYNC_JOB_TIMEOUT=30s",
 		"COESYNC_HTTP_TIMEOUT=" + clientTimeout.String(),
-		// A create cut off by a drop or a timeout waits this long for
-		// Jira's search (300ms behind here) before it trusts an empty one.
-		"COESYNC_JIRA_SEARCH_SETTLE=3s",
+		// A create cut off by a drop or a timeout waits at most this long
+		// for Jira's search (o.SearchLag behind) before it trusts an empty one.
+		"COESYNC_JIRA_SEARCH_SETTLE=" + o.SearchSettle.String(),
 		"COESYNC_RETRY_BACKOFF=200ms",
 		"COESYNC_RETRY_BACKOFF_MAX=5s",
 		"COESYNC_RECONCILE_INTERVAL=" + reconcile.String(),
@@ -473,6 +485,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 	// The sender: PagerDuty's delivery, retried until it is accepted, to
 	// any live replica (a load balancer); duplicates go elsewhere.
 	var accepted atomic.Int32
+	var lastAccepted atomic.Int64 // UnixNano of the last delivery accepted
 	sendErr := make(chan error, 1)
 	go func() {
 		client := &http.Client{Timeout: 10 * time.Second}
@@ -499,6 +512,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 						code, err := postWebhook(ctx, client, r.url()+"/webhooks/pagerduty", body, "X-PagerDuty-Signature", sig)
 						if err == nil && code/100 == 2 {
 							accepted.Add(1)
+							storeMax(&lastAccepted, time.Now().UnixNano())
 							break
 						}
 						if err == nil && code/100 == 4 && code != http.StatusTooManyRequests {
@@ -599,6 +613,7 @@ func runChaos(ctx context.Context, o chaosOptions) (res chaosResult, err error) 
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.Converged = time.Since(start)
+	res.LastCOEAfterDelivery = lastCOECreated(jira).Sub(time.Unix(0, lastAccepted.Load()))
 	res.Kills = int(kills.Load())
 
 	// One reconcile pass with the faults off repairs what lost webhooks
@@ -823,6 +838,27 @@ type trackerCounts struct {
 // countTrackers counts what Jira and GitHub hold: COE tickets per
 // incident label, sub-tasks per COE and title, GitHub issues per action
 // item marker, and items whose open/closed state differs.
+// storeMax sets v to n if n is larger.
+func storeMax(v *atomic.Int64, n int64) {
+	for {
+		old := v.Load()
+		if n <= old || v.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// lastCOECreated is when Jira created the newest COE ticket.
+func lastCOECreated(jira *jiratest.Server) time.Time {
+	var last time.Time
+	for _, is := range jira.Issues() {
+		if is.Parent == "" && slices.ContainsFunc(is.Labels, func(l string) bool { return strings.HasPrefix(l, "pd-incident-") }) && is.Created.After(last) {
+			last = is.Created
+		}
+	}
+	return last
+}
+
 func countTrackers(jira *jiratest.Server, gh *ghtest.Server) trackerCounts {
 	var c trackerCounts
 	perIncident := map[string]int{}
@@ -941,6 +977,8 @@ func printChaos(w io.Writer, o chaosOptions, r chaosResult) {
 	row("weekly report deliveries", r.ReportDeliveries, "1 per period, cluster-wide")
 	row("secrets found in outputs", len(r.SecretLeaks), fmt.Sprintf("0 (%d KiB scanned)", r.ScannedBytes/1024))
 	row("converged after", r.Converged.Round(100*time.Millisecond), "")
+	row("last COE after the last delivery", r.LastCOEAfterDelivery.Round(100*time.Millisecond),
+		fmt.Sprintf("<= %s (Jira search %s behind, settle <= %s)", chaosCOEBound, o.SearchLag, o.SearchSettle))
 	fmt.Fprintf(tw, "result\t%s\t\t\n", map[bool]string{true: "PASS", false: "FAIL"}[r.OK()])
 	tw.Flush()
 	for _, p := range r.Problems {
@@ -961,6 +999,10 @@ func runChaosCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Int64Var(&o.Seed, "seed", o.Seed, "random seed")
 	fs.DurationVar(&o.ReconcileInterval, "reconcile-interval", 0, "periodic reconcile of the replicas (0: one pass at the end only)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up after")
+	fs.Float64Var(&o.P5xx, "p5xx", o.P5xx, "share of calls to each fake answered with a 500")
+	fs.Float64Var(&o.P429, "p429", o.P429, "share of calls to each fake answered with a 429 and Retry-After")
+	fs.DurationVar(&o.SearchLag, "search-lag", o.SearchLag, "how long the Jira fake's search lags behind a create")
+	fs.DurationVar(&o.SearchSettle, "search-settle", o.SearchSettle, "COESYNC_JIRA_SEARCH_SETTLE of the replicas")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return &exitError{2, err}

@@ -46,8 +46,10 @@ type Drafter struct {
 	Log   *slog.Logger
 	// SearchSettle is how long Jira's search may lag behind a create. A
 	// retry that finds an unfinished create and no ticket by label polls
-	// the search with backoff (pollByLabel) until this long after the
-	// intent before it trusts the empty answer.
+	// the search with backoff (pollByLabel) until the settle window after
+	// the intent has passed before it trusts the empty answer: this long
+	// until a lag has been observed, then twice the observed lag within
+	// [SearchSettleFloor, SearchSettle] (see searchSettle).
 	SearchSettle time.Duration
 	// DefaultRepo is COESYNC_GITHUB_REPO: a route that names another
 	// repository was set by a rule, which wins over an item's repo label.
@@ -118,6 +120,12 @@ type fetched struct {
 	// alertsErr is why the alerts could not be read: the COE names it
 	// rather than wait for them.
 	alertsErr error
+	// at is when inc and log were read; haveInc and haveLog say they
+	// were (an attempt that failed on another read keeps them, see
+	// keepFetched); cached says they came from an earlier attempt.
+	at               time.Time
+	haveInc, haveLog bool
+	cached           bool
 }
 
 // fetch reads the incident, its log entries, notes and alerts in
@@ -127,18 +135,37 @@ type fetched struct {
 // the ticket exists and for previews. Without withContext they and the
 // alerts are skipped (the ticket exists: its description is not written
 // again). A failure to read the alerts never fails the fetch: the COE
-// names it.
-func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext bool) (fetched, error) {
-	var f fetched
-	// The three reads are independent: one round trip of latency, not three.
+// names it. With reuse, the incident and log entries an earlier attempt
+// of the job kept are used instead of read again (see cachedFetch).
+func (d *Drafter) fetch(ctx context.Context, id string, strict, withContext, reuse bool) (fetched, error) {
+	f := fetched{at: d.now()}
+	if reuse {
+		if c, ok := d.loadFetched(ctx, id); ok {
+			f.inc, f.log, f.at, f.haveInc, f.haveLog, f.cached = c.Incident, c.Log, c.At, true, true, true
+		}
+	}
+	// The reads are independent: one round trip of latency, not three.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		if f.inc, err = d.Source.Incident(gctx, id); err != nil || !withContext {
-			return err
+		if !f.haveInc {
+			if f.inc, err = d.Source.Incident(gctx, id); err != nil {
+				return err
+			}
+			f.haveInc = true
+		}
+		if !withContext {
+			return nil
 		}
 		return d.fetchContext(gctx, &f, strict)
 	})
-	g.Go(func() (err error) { f.log, err = d.Source.LogEntries(gctx, id); return err })
+	if !f.haveLog {
+		g.Go(func() (err error) {
+			if f.log, err = d.Source.LogEntries(gctx, id); err == nil {
+				f.haveLog = true
+			}
+			return err
+		})
+	}
 	g.Go(func() (err error) { f.notes, err = d.Source.Notes(gctx, id); return err })
 	if withContext {
 		g.Go(func() error {
@@ -173,7 +200,7 @@ func (d *Drafter) fetchContext(ctx context.Context, f *fetched, strict bool) err
 // BuildDraft fetches an incident and builds its draft and description
 // without writing anything (coesync preview uses it too).
 func (d *Drafter) BuildDraft(ctx context.Context, incidentID string) (coe.Draft, string, error) {
-	f, err := d.fetch(ctx, incidentID, false, true)
+	f, err := d.fetch(ctx, incidentID, false, true, false)
 	if err != nil {
 		return coe.Draft{}, "", err
 	}
@@ -203,7 +230,9 @@ func (d *Drafter) render(f fetched) (coe.Draft, string, error) {
 // Draft makes sure incidentID has its COE ticket, following the
 // exactly-once protocol: the store is the truth, Jira's label search the
 // witness of a create that was interrupted before its key was stored.
-func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error) {
+// An attempt that fails keeps the incident and log entries it read for the
+// next attempt (see cachedFetch).
+func (d *Drafter) Draft(ctx context.Context, incidentID string) (outcome Outcome, err error) {
 	log := d.Log.With("incident", incidentID)
 	rec, err := d.Store.COE(ctx, incidentID)
 	switch {
@@ -214,7 +243,14 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		return OutcomeSkipped, nil
 	}
 
-	f, err := d.fetch(ctx, incidentID, true, rec.State != store.COECreated)
+	f, err := d.fetch(ctx, incidentID, true, rec.State != store.COECreated, true)
+	defer func() {
+		if err != nil && f.haveInc && f.haveLog {
+			d.keepFetched(ctx, f)
+		} else if err == nil {
+			d.dropFetched(ctx, f)
+		}
+	}()
 	if err != nil {
 		return "", fmt.Errorf("fetch incident %s: %w", incidentID, err)
 	}
@@ -241,7 +277,7 @@ func (d *Drafter) Draft(ctx context.Context, incidentID string) (Outcome, error)
 		return OutcomeSkipped, d.Store.SkipCOE(ctx, base)
 	}
 
-	outcome := OutcomeExists
+	outcome = OutcomeExists
 	if rec.State != store.COECreated {
 		var fresh bool
 		rec, fresh, err = d.Store.BeginCOE(ctx, base)
@@ -350,7 +386,8 @@ const (
 // typically lags a few seconds, so a ticket that landed is found within
 // seconds instead of after the whole window.
 func (d *Drafter) pollByLabel(ctx context.Context, rec store.COE) ([]coe.TicketRef, error) {
-	settled := rec.IntentAt.Add(d.SearchSettle)
+	settle := d.searchSettle(ctx)
+	settled := rec.IntentAt.Add(settle)
 	start, wait := d.now(), searchPollFirst
 	for {
 		refs, err := d.Tracker.FindByLabel(ctx, rec.Label)
@@ -359,7 +396,11 @@ func (d *Drafter) pollByLabel(ctx context.Context, rec store.COE) ([]coe.TicketR
 		}
 		now := d.now()
 		left := settled.Sub(now)
-		if len(refs) > 0 || d.SearchSettle <= 0 || left <= 0 {
+		if len(refs) > 0 {
+			d.recordSearchLag(ctx, now.Sub(rec.IntentAt))
+			return refs, nil
+		}
+		if settle <= 0 || left <= 0 {
 			return refs, nil
 		}
 		if spent := now.Sub(start); spent+min(wait, left) > searchPollBudget {

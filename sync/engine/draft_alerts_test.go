@@ -20,9 +20,9 @@ type routeTo coe.Route
 
 func (r routeTo) Route(coe.Incident) coe.Route { return coe.Route(r) }
 
-// draftEnv is a Drafter against the PagerDuty and Jira fakes and a SQLite
+// alertsDraftEnv is a Drafter against the PagerDuty and Jira fakes and a SQLite
 // store.
-func draftEnv(t *testing.T, sla *engine.SLA, now time.Time) (*engine.Drafter, *pdtest.Server, *jiratest.Server) {
+func alertsDraftEnv(t *testing.T, sla *engine.SLA, now time.Time) (*engine.Drafter, *pdtest.Server, *jiratest.Server) {
 	t.Helper()
 	pd := pdtest.New("pdtok")
 	t.Cleanup(pd.Close)
@@ -50,7 +50,7 @@ func draftEnv(t *testing.T, sla *engine.SLA, now time.Time) (*engine.Drafter, *p
 // why, and the rest of the draft is there.
 func TestDraftNamesAnAlertsFailure(t *testing.T) {
 	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-	d, pd, js := draftEnv(t, nil, now)
+	d, pd, js := alertsDraftEnv(t, nil, now)
 	fx := pdtest.RichIncident("PALERT1", now.Add(-2*time.Hour))
 	fx.Alerts = []pdtest.Alert{{Summary: "never read"}}
 	pd.AddIncident(fx)
@@ -88,7 +88,7 @@ func TestDraftNamesAnAlertsFailure(t *testing.T) {
 func TestDraftListsAlertsAndFillsSLA(t *testing.T) {
 	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	sla := engine.NewSLA(map[string]time.Duration{"P1": 14 * 24 * time.Hour, "default": 30 * 24 * time.Hour})
-	d, pd, js := draftEnv(t, sla, now)
+	d, pd, js := alertsDraftEnv(t, sla, now)
 	fx := pdtest.RichIncident("PALERT2", now.Add(-2*time.Hour))
 	fx.Alerts = []pdtest.Alert{{Summary: "checkout 5xx above 5%", Source: "checkout-7.prod", ClientURL: "https://grafana.acme.com/d/1"}}
 	pd.AddIncident(fx)

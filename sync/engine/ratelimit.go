@@ -23,7 +23,8 @@ import (
 // rate, hold the gate and try that call again once the hold is over: the
 // refused call changed nothing, so repeating it is safe. A call that is
 // still refused after MaxHold of holding returns its error, and the Runner
-// snoozes the job until the gate opens.
+// snoozes the job until the gate opens. Their reads are also tried again
+// after a server error (gatedRead).
 //
 // The zero value is ready to use, with the real clock and no sharing. It
 // is safe for concurrent use.
@@ -293,15 +294,15 @@ type gatedSource struct {
 }
 
 func (x gatedSource) Incident(ctx context.Context, id string) (coe.Incident, error) {
-	return gated(ctx, x.g, ServicePagerDuty, func(ctx context.Context) (coe.Incident, error) { return x.s.Incident(ctx, id) })
+	return gatedRead(ctx, x.g, ServicePagerDuty, func(ctx context.Context) (coe.Incident, error) { return x.s.Incident(ctx, id) })
 }
 
 func (x gatedSource) LogEntries(ctx context.Context, id string) ([]coe.LogEntry, error) {
-	return gated(ctx, x.g, ServicePagerDuty, func(ctx context.Context) ([]coe.LogEntry, error) { return x.s.LogEntries(ctx, id) })
+	return gatedRead(ctx, x.g, ServicePagerDuty, func(ctx context.Context) ([]coe.LogEntry, error) { return x.s.LogEntries(ctx, id) })
 }
 
 func (x gatedSource) Notes(ctx context.Context, id string) ([]coe.Note, error) {
-	return gated(ctx, x.g, ServicePagerDuty, func(ctx context.Context) ([]coe.Note, error) { return x.s.Notes(ctx, id) })
+	return gatedRead(ctx, x.g, ServicePagerDuty, func(ctx context.Context) ([]coe.Note, error) { return x.s.Notes(ctx, id) })
 }
 
 func (x gatedSource) Alerts(ctx context.Context, id string) ([]coe.Alert, error) {
@@ -326,7 +327,7 @@ type gatedTickets struct {
 }
 
 func (x gatedTickets) FindByLabel(ctx context.Context, label string) ([]coe.TicketRef, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.TicketRef, error) { return x.t.FindByLabel(ctx, label) })
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.TicketRef, error) { return x.t.FindByLabel(ctx, label) })
 }
 
 func (x gatedTickets) CreateTicket(ctx context.Context, spec coe.TicketSpec) (coe.TicketRef, error) {
@@ -351,15 +352,15 @@ type gatedItems struct {
 }
 
 func (x gatedItems) GetItem(ctx context.Context, key string) (coe.JiraItem, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) (coe.JiraItem, error) { return x.j.GetItem(ctx, key) })
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) (coe.JiraItem, error) { return x.j.GetItem(ctx, key) })
 }
 
 func (x gatedItems) Subtasks(ctx context.Context, parentKey string) ([]coe.JiraItem, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) { return x.j.Subtasks(ctx, parentKey) })
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) { return x.j.Subtasks(ctx, parentKey) })
 }
 
 func (x gatedItems) LinkedItems(ctx context.Context, coeKey, linkType, label string) ([]coe.JiraItem, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) {
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) {
 		return x.j.LinkedItems(ctx, coeKey, linkType, label)
 	})
 }
@@ -403,7 +404,7 @@ func (x gatedItems) EnsureRemoteLink(ctx context.Context, key string, link coe.R
 }
 
 func (x gatedItems) UpdatedSince(ctx context.Context, project string, since time.Time) ([]coe.JiraItem, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) {
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) {
 		return x.j.UpdatedSince(ctx, project, since)
 	})
 }
@@ -413,7 +414,7 @@ func (x gatedItems) FindComment(ctx context.Context, key, marker string) (string
 		id string
 		ok bool
 	}
-	f, err := gated(ctx, x.g, ServiceJira, func(ctx context.Context) (found, error) {
+	f, err := gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) (found, error) {
 		id, ok, err := x.j.FindComment(ctx, key, marker)
 		return found{id, ok}, err
 	})
@@ -438,7 +439,7 @@ func (x gatedIssues) CreateIssue(ctx context.Context, repo string, spec coe.GitH
 }
 
 func (x gatedIssues) GetIssue(ctx context.Context, repo string, number int) (coe.GitHubIssue, error) {
-	return gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (coe.GitHubIssue, error) { return x.t.GetIssue(ctx, repo, number) })
+	return gatedRead(ctx, x.g, ServiceGitHub, func(ctx context.Context) (coe.GitHubIssue, error) { return x.t.GetIssue(ctx, repo, number) })
 }
 
 func (x gatedIssues) UpdateIssue(ctx context.Context, repo string, number int, p coe.GitHubIssuePatch) (coe.GitHubIssue, error) {
@@ -453,7 +454,7 @@ func (x gatedIssues) ListIssues(ctx context.Context, repo, label string, since t
 		etag        string
 		notModified bool
 	}
-	l, err := gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (listed, error) {
+	l, err := gatedRead(ctx, x.g, ServiceGitHub, func(ctx context.Context) (listed, error) {
 		is, et, nm, err := x.t.ListIssues(ctx, repo, label, since, etag)
 		return listed{is, et, nm}, err
 	})
@@ -465,7 +466,7 @@ func (x gatedIssues) FindIssueByMarker(ctx context.Context, repo, label, marker 
 		issue coe.GitHubIssue
 		ok    bool
 	}
-	f, err := gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (found, error) {
+	f, err := gatedRead(ctx, x.g, ServiceGitHub, func(ctx context.Context) (found, error) {
 		is, ok, err := x.t.FindIssueByMarker(ctx, repo, label, marker)
 		return found{is, ok}, err
 	})
@@ -491,15 +492,15 @@ type gatedHistory struct {
 }
 
 func (x gatedHistory) FindByLabel(ctx context.Context, label string) ([]coe.TicketRef, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.TicketRef, error) { return x.j.FindByLabel(ctx, label) })
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.TicketRef, error) { return x.j.FindByLabel(ctx, label) })
 }
 
 func (x gatedHistory) GetItem(ctx context.Context, key string) (coe.JiraItem, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) (coe.JiraItem, error) { return x.j.GetItem(ctx, key) })
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) (coe.JiraItem, error) { return x.j.GetItem(ctx, key) })
 }
 
 func (x gatedHistory) Subtasks(ctx context.Context, parentKey string) ([]coe.JiraItem, error) {
-	return gated(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) { return x.j.Subtasks(ctx, parentKey) })
+	return gatedRead(ctx, x.g, ServiceJira, func(ctx context.Context) ([]coe.JiraItem, error) { return x.j.Subtasks(ctx, parentKey) })
 }
 
 // GateChanges holds the "what changed" listings with every other GitHub
@@ -523,7 +524,7 @@ type changePage struct {
 }
 
 func (x gatedChanges) Deployments(ctx context.Context, repo string, since, until time.Time) ([]coe.Change, bool, error) {
-	p, err := gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (changePage, error) {
+	p, err := gatedRead(ctx, x.g, ServiceGitHub, func(ctx context.Context) (changePage, error) {
 		c, t, err := x.c.Deployments(ctx, repo, since, until)
 		return changePage{c, t}, err
 	})
@@ -531,7 +532,7 @@ func (x gatedChanges) Deployments(ctx context.Context, repo string, since, until
 }
 
 func (x gatedChanges) MergedPulls(ctx context.Context, repo, base string, since, until time.Time) ([]coe.Change, bool, error) {
-	p, err := gated(ctx, x.g, ServiceGitHub, func(ctx context.Context) (changePage, error) {
+	p, err := gatedRead(ctx, x.g, ServiceGitHub, func(ctx context.Context) (changePage, error) {
 		c, t, err := x.c.MergedPulls(ctx, repo, base, since, until)
 		return changePage{c, t}, err
 	})
