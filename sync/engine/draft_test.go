@@ -25,7 +25,7 @@ func (p *draftPD) Incident(_ context.Context, id string) (coe.Incident, error) {
 	return coe.Incident{ID: id, Number: 7, Title: "db down", URL: "https://pd.example/incidents/" + id, ServiceID: "PSVC"}, nil
 }
 func (p *draftPD) LogEntries(context.Context, string) ([]coe.LogEntry, error) { return nil, nil }
-func (p *draftPD) Notes(context.Context, string) ([]coe.Note, error)         { return p.notes, nil }
+func (p *draftPD) Notes(context.Context, string) ([]coe.Note, error)          { return p.notes, nil }
 func (p *draftPD) AddNote(ctx context.Context, _ string, content string) error {
 	if err := attempting(ctx); err != nil {
 		return err
@@ -158,7 +158,10 @@ func TestDraftCreatesOnceAndLinks(t *testing.T) {
 	ctx := context.Background()
 	r := newDraftRig(t, opsRoute)
 	var created []string
-	r.d.Created = func(_ context.Context, c store.COE, _ coe.Draft) error { created = append(created, c.TicketKey); return nil }
+	r.d.Created = func(_ context.Context, c store.COE, _ coe.Draft) error {
+		created = append(created, c.TicketKey)
+		return nil
+	}
 	if out, err := r.d.Draft(ctx, "PINC1"); err != nil || out != OutcomeCreated {
 		t.Fatalf("Draft = %q, %v; want created", out, err)
 	}
