@@ -54,6 +54,9 @@ fi
 exit \$rc
 EOF
 chmod +x "$work/bin/go"
+# Built, not "go run": go run puts GOROOT/bin first on the tool's PATH,
+# which would bypass the wrapper.
+GOBIN="$work/tool" "$real_go" install "$GREMLINS"
 
 # Group the target files by package directory: one gremlins run each.
 declare -A keep
@@ -69,7 +72,7 @@ for d in $(printf '%s\n' "${!keep[@]}" | sort); do
 	out="$work/$(echo "$d" | tr / _).json"
 	# shellcheck disable=SC2086
 	(cd "$d" && MUTATE_KEEP="$d/(${keep[$d]})" PATH="$work/bin:$PATH" \
-		"$real_go" run "$GREMLINS" unleash \
+		"$work/tool/gremlins" unleash \
 		--workers "${MUTATE_WORKERS:-0}" --timeout-coefficient "${MUTATE_TIMEOUT_COEFFICIENT:-10}" \
 		--output "$out" ${MUTATE_FLAGS:-} "$root/$d") >"$out.log" 2>&1 || true
 	if [ ! -s "$out" ]; then
