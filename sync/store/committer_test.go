@@ -51,12 +51,17 @@ type fakeUnsynced struct {
 	synced    int // deliveries committed before the last sync
 	syncs     int
 	block     chan struct{} // a sync waits for it when not nil
+	want      int           // allIn is closed once this many are committed
+	allIn     chan struct{}
 }
 
 func (f *fakeUnsynced) IngestUnsynced(_ context.Context, ds []Delivery) ([]bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.committed += len(ds)
+	if f.allIn != nil && f.committed == f.want {
+		close(f.allIn)
+	}
 	return make([]bool, len(ds)), nil
 }
 
@@ -71,42 +76,43 @@ func (f *fakeUnsynced) SyncIngested(context.Context) error {
 	return nil
 }
 
+func (f *fakeUnsynced) syncsDone() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.syncs
+}
+
 // A pipelined committer answers a caller only after a sync that followed
 // the commit of its delivery, and commits the next batches meanwhile.
 func TestPipelinedCommitterAnswersAfterTheSync(t *testing.T) {
-	f := &fakeUnsynced{block: make(chan struct{})}
+	f := &fakeUnsynced{block: make(chan struct{}), want: 20, allIn: make(chan struct{})}
 	c := newCommitter(f.IngestUnsynced, f.SyncIngested, 8, nil)
+	// Each caller reports how many syncs had finished when it was
+	// answered: none may be answered while the first sync is held.
 	answered := make(chan int, 20)
 	for i := range 20 {
 		go func() {
 			if _, err := c.Submit(context.Background(), Delivery{ID: fmt.Sprint(i)}); err != nil {
 				t.Error(err)
 			}
-			answered <- i
+			answered <- f.syncsDone()
 		}()
 	}
 	// The first sync is held: later batches are committed, none answered.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f.mu.Lock()
-		n := f.committed
-		f.mu.Unlock()
-		if n == 20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 20 committed while a sync was held; want all (commits go on during a sync)", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
 	select {
-	case i := <-answered:
-		t.Fatalf("delivery %d answered before any sync finished", i)
-	case <-time.After(20 * time.Millisecond):
+	case <-f.allIn:
+	case syncs := <-answered:
+		t.Fatalf("a delivery was answered after %d syncs while the first was held", syncs)
+	case <-time.After(10 * time.Second):
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		t.Fatalf("%d of 20 committed while a sync was held; want all (commits go on during a sync)", f.committed)
 	}
 	close(f.block)
 	for range 20 {
-		<-answered
+		if syncs := <-answered; syncs == 0 {
+			t.Fatal("a delivery was answered before any sync finished")
+		}
 	}
 	c.Close()
 	f.mu.Lock()
