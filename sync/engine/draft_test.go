@@ -16,12 +16,16 @@ import (
 // draftPD is PagerDuty seen from the Drafter: one incident, its notes, and
 // the notes added.
 type draftPD struct {
+	incErr  error
 	notes   []coe.Note
 	added   []string
 	noteErr error
 }
 
 func (p *draftPD) Incident(_ context.Context, id string) (coe.Incident, error) {
+	if p.incErr != nil {
+		return coe.Incident{}, p.incErr
+	}
 	return coe.Incident{ID: id, Number: 7, Title: "db down", URL: "https://pd.example/incidents/" + id, ServiceID: "PSVC"}, nil
 }
 func (p *draftPD) LogEntries(context.Context, string) ([]coe.LogEntry, error) { return nil, nil }
@@ -87,6 +91,12 @@ type failingStore struct {
 
 var errStore = errors.New("store down")
 
+func (f *failingStore) COE(ctx context.Context, id string) (store.COE, error) {
+	if err := f.fail["COE"]; err != nil {
+		return store.COE{}, err
+	}
+	return f.SQLite.COE(ctx, id)
+}
 func (f *failingStore) BeginCOE(ctx context.Context, c store.COE) (store.COE, bool, error) {
 	if err := f.fail["BeginCOE"]; err != nil {
 		return store.COE{}, false, err
@@ -477,5 +487,83 @@ func TestDraftNoteOnIncident(t *testing.T) {
 				t.Fatalf("note added (%q) without its intent", r.pd.added)
 			}
 		})
+	}
+}
+
+// lookupCounter is the store behind a HistoryFinder, counting lookups.
+type lookupCounter struct {
+	HistoryStore
+	lookups int
+}
+
+func (c *lookupCounter) EarlierCOEs(context.Context, store.EarlierQuery) ([]store.COE, error) {
+	c.lookups++
+	return nil, nil
+}
+
+// Earlier COEs are looked up for the ticket's description only: not once
+// the ticket exists, and not for an incident a rule skips.
+func TestDraftLooksUpHistoryOnlyToCreate(t *testing.T) {
+	ctx := context.Background()
+	r := newDraftRig(t, opsRoute)
+	h := &lookupCounter{}
+	r.d.History = &HistoryFinder{Store: h, Log: slog.New(slog.DiscardHandler)}
+	if _, err := r.d.Draft(ctx, "PINC1"); err != nil || h.lookups != 1 {
+		t.Fatalf("create: %v, %d lookups; want 1", err, h.lookups)
+	}
+	if out, err := r.d.Draft(ctx, "PINC1"); err != nil || out != OutcomeExists || h.lookups != 1 {
+		t.Fatalf("exists: %q, %v, %d lookups; want still 1", out, err, h.lookups)
+	}
+	if _, _, err := r.d.BuildDraft(ctx, "PINC2"); err != nil || h.lookups != 2 {
+		t.Fatalf("preview: %v, %d lookups; want 2", err, h.lookups)
+	}
+	skip := opsRoute
+	skip.Skip = true
+	r.d.Router = fixedRoute(skip)
+	if out, err := r.d.Draft(ctx, "PINC3"); err != nil || out != OutcomeSkipped || h.lookups != 2 {
+		t.Fatalf("skipped: %q, %v, %d lookups; want still 2", out, err, h.lookups)
+	}
+}
+
+// A rule's repository is recorded on the COE; the default one is not (the
+// item's own repo label may then choose).
+func TestDraftRecordsARulesRepo(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ route, want string }{{"acme/other", "acme/other"}, {"acme/api", ""}} {
+		route := opsRoute
+		route.GitHubRepo = tc.route
+		r := newDraftRig(t, route)
+		r.d.DefaultRepo = "acme/api"
+		if _, err := r.d.Draft(ctx, "PINC1"); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.coe(t).Repo; got != tc.want {
+			t.Errorf("route repo %s: recorded %q, want %q", tc.route, got, tc.want)
+		}
+	}
+}
+
+// Failures before the create are returned and nothing is recorded.
+func TestDraftFailsBeforeTheCreate(t *testing.T) {
+	ctx := context.Background()
+	r := newDraftRig(t, opsRoute)
+	r.st.fail["COE"] = errStore
+	if _, err := r.d.Draft(ctx, "PINC1"); !errors.Is(err, errStore) {
+		t.Fatalf("store error: %v", err)
+	}
+	r = newDraftRig(t, opsRoute)
+	gone := &Error{Kind: Permanent, Service: "pagerduty", Status: 404}
+	r.pd.incErr = gone
+	if _, err := r.d.Draft(ctx, "PINC1"); StatusOf(err) != 404 || !strings.Contains(err.Error(), "fetch incident PINC1") {
+		t.Fatalf("fetch error: %v", err)
+	}
+	if _, _, err := r.d.BuildDraft(ctx, "PINC1"); StatusOf(err) != 404 {
+		t.Fatalf("preview fetch error: %v", err)
+	}
+	if _, err := r.st.SQLite.COE(ctx, "PINC1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a record after a failed fetch: %v", err)
+	}
+	if len(r.jira.specs) != 0 {
+		t.Fatal("created after a failure")
 	}
 }
