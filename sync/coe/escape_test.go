@@ -280,7 +280,7 @@ func TestEscapeCaseAndBoundaries(t *testing.T) {
 		kept bool
 	}{
 		{0x1f, false}, {0x20, true}, {0x7e, true}, {0x7f, false}, {0x9f, false}, {0xa0, true},
-		{0x2029 - 1, true}, {0x202a, false}, {0x202e, false}, {0x202f, true},
+		{0x2027, true}, {0x202a, false}, {0x202e, false}, {0x202f, true},
 		{0x2065, true}, {0x2066, false}, {0x2069, false}, {0x206a, true},
 		{0xdffff, true}, {0xe0000, false}, {0xe007f, false}, {0xe0080, true},
 	} {
