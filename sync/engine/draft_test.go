@@ -567,3 +567,20 @@ func TestDraftFailsBeforeTheCreate(t *testing.T) {
 		t.Fatal("created after a failure")
 	}
 }
+
+// Without a settle window an empty search is the truth at once, even for
+// an intent stamped ahead of this clock (another node's clock).
+func TestDraftRecoverWithoutASettleWindow(t *testing.T) {
+	ctx := context.Background()
+	r := newDraftRig(t, opsRoute)
+	r.d.SearchSettle = 0
+	if _, _, err := r.st.SQLite.BeginCOE(ctx, store.COE{IncidentID: "PINC1", Label: coe.IncidentLabel("PINC1"), IntentAt: draftT0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := r.d.Draft(ctx, "PINC1"); err != nil || out != OutcomeCreated {
+		t.Fatalf("Draft = %q, %v; want created", out, err)
+	}
+	if r.jira.searches != 1 || !r.now.Equal(draftT0) {
+		t.Fatalf("%d searches, slept %v; want one search and no wait", r.jira.searches, r.now.Sub(draftT0))
+	}
+}
