@@ -50,6 +50,8 @@ func TestParseRulesErrors(t *testing.T) {
 		{"bad duration", "rules:\n  - match:\n      min_duration: 10 minutes\n    skip: true\n", []string{`rules.yaml:3: match.min_duration: want a duration such as 10m or 1h30m, got "10 minutes"`}},
 		{"duration without unit", "rules:\n  - match:\n      min_duration: 600\n    skip: true\n", []string{`rules.yaml:3: match.min_duration: want a duration such as 10m or 1h30m, got "600"`}},
 		{"negative duration", "rules:\n  - match:\n      min_duration: -5m\n    skip: true\n", []string{`rules.yaml:3: match.min_duration: want a positive duration, got "-5m"`}},
+		{"zero duration", "rules:\n  - match:\n      min_duration: 0s\n    skip: true\n", []string{`rules.yaml:3: match.min_duration: want a positive duration, got "0s"`}},
+		{"bare zero duration", "rules:\n  - match:\n      min_duration: 0\n    skip: true\n", []string{`rules.yaml:3: match.min_duration: want a positive duration, got "0"`}},
 		{"skip not bool", "rules:\n  - skip: yes\n", []string{`rules.yaml:2: skip: want true or false, got "yes"`}},
 		{"skip list", "rules:\n  - skip: [true]\n", []string{`rules.yaml:2: skip: want true or false, got a list`}},
 		{"project list", "rules:\n  - jira:\n      project: [PAY]\n", []string{`rules.yaml:3: jira.project: want a string, got a list`}},
@@ -94,17 +96,18 @@ func TestParseRulesErrors(t *testing.T) {
 
 func TestParseRulesAccepts(t *testing.T) {
 	for name, y := range map[string]string{
-		"empty file":     "",
-		"comments only":  "# nothing yet\n",
-		"null":           "~\n",
-		"null rules":     "rules:\n",
-		"no rules":       "rules: []\n",
-		"empty mapping":  "{}\n",
-		"null match":     "rules:\n  - match:\n    skip: true\n",
-		"numeric name":   "rules:\n  - match: {service: 2024}\n    skip: true\n",
-		"anchors":        "rules:\n  - match: &m {urgency: low}\n    skip: true\n  - match: *m\n    jira: {project: X}\n",
-		"labels cleared": "rules:\n  - jira: {labels: []}\n",
-		"document start": "---\nrules: []\n",
+		"empty file":        "",
+		"comments only":     "# nothing yet\n",
+		"null":              "~\n",
+		"null rules":        "rules:\n",
+		"no rules":          "rules: []\n",
+		"empty mapping":     "{}\n",
+		"null match":        "rules:\n  - match:\n    skip: true\n",
+		"numeric name":      "rules:\n  - match: {service: 2024}\n    skip: true\n",
+		"anchors":           "rules:\n  - match: &m {urgency: low}\n    skip: true\n  - match: *m\n    jira: {project: X}\n",
+		"labels cleared":    "rules:\n  - jira: {labels: []}\n",
+		"document start":    "---\nrules: []\n",
+		"shortest duration": "rules:\n  - match: {min_duration: 1ns}\n    skip: true\n",
 	} {
 		if _, err := config.ParseRules("rules.yaml", []byte(y)); err != nil {
 			t.Errorf("%s: %v", name, err)

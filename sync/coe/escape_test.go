@@ -258,3 +258,39 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("CleanText = %q, want %q", got, want)
 	}
 }
+
+// Schemes and "www." are recognised in any case, and the control ranges
+// CleanText removes end exactly where they should.
+func TestEscapeCaseAndBoundaries(t *testing.T) {
+	for _, tc := range []struct{ in, wiki, md string }{
+		{"MAILTO:a@b.c", "MAILTO\u200b:a@b.c", "MAILTO&#8203;:a@&#8203;b.c"},
+		{"JavaScript:alert(1)", "JavaScript\u200b:alert(1)", "JavaScript&#8203;:alert(1)"},
+		{"WWW.evil.com", "WWW.evil.com", "WWW&#8203;.evil.com"},
+		{"xWWW.evil.com", "xWWW.evil.com", "xWWW.evil.com"}, // not at a word start
+	} {
+		if got := EscapeWiki(tc.in); got != tc.wiki {
+			t.Errorf("EscapeWiki(%q) = %q, want %q", tc.in, got, tc.wiki)
+		}
+		if got := EscapeMarkdown(tc.in); got != tc.md {
+			t.Errorf("EscapeMarkdown(%q) = %q, want %q", tc.in, got, tc.md)
+		}
+	}
+	for _, tc := range []struct {
+		r    rune
+		kept bool
+	}{
+		{0x1f, false}, {0x20, true}, {0x7e, true}, {0x7f, false}, {0x9f, false}, {0xa0, true},
+		{0x2027, true}, {0x202a, false}, {0x202e, false}, {0x202f, true},
+		{0x2065, true}, {0x2066, false}, {0x2069, false}, {0x206a, true},
+		{0xdffff, true}, {0xe0000, false}, {0xe007f, false}, {0xe0080, true},
+	} {
+		in := "a" + string(tc.r) + "b"
+		want := "ab"
+		if tc.kept {
+			want = in
+		}
+		if got := CleanText(in); got != want {
+			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -83,6 +83,43 @@ func TestComputeMetricsEdges(t *testing.T) {
 			},
 		},
 		{
+			name: "unsorted log: the earliest trigger starts, the latest resolve ends",
+			log: []LogEntry{
+				{Kind: LogResolve, At: at(20 * time.Minute)},
+				{Kind: LogTrigger, At: at(8 * time.Minute)},
+				{Kind: LogAcknowledge, At: at(12 * time.Minute)},
+				{Kind: LogTrigger, At: at(3 * time.Minute)},
+				{Kind: LogResolve, At: at(40 * time.Minute)},
+				{Kind: LogTrigger, At: at(5 * time.Minute)},
+				{Kind: LogResolve, At: at(30 * time.Minute)},
+			},
+			check: func(t *testing.T, m Metrics) {
+				if m.TimeToAcknowledge != 9*time.Minute || m.TimeToResolve != 37*time.Minute {
+					t.Errorf("%+v", m)
+				}
+			},
+		},
+		{
+			name: "unknown start: acknowledged and resolved, with no durations",
+			inc:  Incident{ResolvedAt: at(time.Hour)},
+			log:  []LogEntry{{Kind: LogAcknowledge, At: at(15 * time.Minute)}},
+			check: func(t *testing.T, m Metrics) {
+				if !m.Acknowledged || !m.Resolved || m.TimeToAcknowledge != 0 || m.TimeToResolve != 0 {
+					t.Errorf("%+v", m)
+				}
+			},
+		},
+		{
+			name: "ResolvedAt wins over a resolve entry",
+			inc:  Incident{CreatedAt: t0, ResolvedAt: at(10 * time.Minute)},
+			log:  []LogEntry{{Kind: LogResolve, At: at(50 * time.Minute)}},
+			check: func(t *testing.T, m Metrics) {
+				if m.TimeToResolve != 10*time.Minute {
+					t.Errorf("%+v", m)
+				}
+			},
+		},
+		{
 			name: "clock skew never gives a negative duration",
 			inc:  Incident{CreatedAt: at(time.Minute)},
 			log:  []LogEntry{{Kind: LogAcknowledge, At: t0}},

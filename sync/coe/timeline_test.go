@@ -183,3 +183,51 @@ func TestIsMitigationNote(t *testing.T) {
 		}
 	}
 }
+
+// An annotate entry without an actor shows its note's author; one with an
+// actor keeps it. Each milestone goes to the right row: the first trigger,
+// acknowledgement and mitigation note, every escalation, the last resolve.
+func TestTimelineActorFallbackAndMilestones(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	log := []LogEntry{
+		{Kind: LogTrigger, At: at(0), Summary: "t1"},
+		{Kind: LogTrigger, At: at(1), Summary: "t2"},
+		{Kind: LogEscalate, At: at(2), Summary: "e1"},
+		{Kind: LogAcknowledge, At: at(3), Summary: "a1", Actor: "Ann"},
+		{Kind: LogEscalate, At: at(4), Summary: "e2"},
+		{Kind: LogAcknowledge, At: at(5), Summary: "a2", Actor: "Bob"},
+		{Kind: LogAnnotate, At: at(6), Summary: "n1"},
+		{Kind: LogAnnotate, At: at(8), Summary: "n2", Actor: "Bob"},
+		{Kind: LogResolve, At: at(9), Summary: "r1"},
+		{Kind: LogResolve, At: at(10), Summary: "r2"},
+	}
+	notes := []Note{
+		{ID: "N1", At: at(6), Author: " Cy ", Content: "Mitigated: rolled back"},
+		{ID: "N2", At: at(8), Author: "bob", Content: "mitigation: again"},
+		{ID: "N3", At: at(7), Author: "Dee", Content: "Mitigated: unmatched, later than N1"},
+	}
+	tl := BuildTimeline(log, notes)
+	got := map[string]Milestone{}
+	actor := map[string]string{}
+	for _, e := range tl {
+		got[e.Event], actor[e.Event] = e.Milestone, e.Actor
+	}
+	want := map[string]Milestone{
+		"t1": MilestoneDetection, "t2": MilestoneNone, "e1": MilestoneEscalation, "e2": MilestoneEscalation,
+		"a1": MilestoneAcknowledgement, "a2": MilestoneNone, "Mitigated: rolled back": MilestoneMitigation,
+		"mitigation: again": MilestoneNone, "Mitigated: unmatched, later than N1": MilestoneNone,
+		"r1": MilestoneNone, "r2": MilestoneResolution,
+	}
+	for ev, m := range want {
+		if got[ev] != m {
+			t.Errorf("%q: milestone %q, want %q", ev, got[ev], m)
+		}
+	}
+	if actor["Mitigated: rolled back"] != "Cy" || actor["mitigation: again"] != "Bob" {
+		t.Errorf("actors %q", actor)
+	}
+	if len(tl) != len(log)+1 {
+		t.Errorf("%d rows, want %d", len(tl), len(log)+1)
+	}
+}

@@ -51,12 +51,17 @@ type fakeUnsynced struct {
 	synced    int // deliveries committed before the last sync
 	syncs     int
 	block     chan struct{} // a sync waits for it when not nil
+	want      int           // allIn is closed once this many are committed
+	allIn     chan struct{}
 }
 
 func (f *fakeUnsynced) IngestUnsynced(_ context.Context, ds []Delivery) ([]bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.committed += len(ds)
+	if f.allIn != nil && f.committed == f.want {
+		close(f.allIn)
+	}
 	return make([]bool, len(ds)), nil
 }
 
@@ -71,42 +76,43 @@ func (f *fakeUnsynced) SyncIngested(context.Context) error {
 	return nil
 }
 
+func (f *fakeUnsynced) syncsDone() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.syncs
+}
+
 // A pipelined committer answers a caller only after a sync that followed
 // the commit of its delivery, and commits the next batches meanwhile.
 func TestPipelinedCommitterAnswersAfterTheSync(t *testing.T) {
-	f := &fakeUnsynced{block: make(chan struct{})}
+	f := &fakeUnsynced{block: make(chan struct{}), want: 20, allIn: make(chan struct{})}
 	c := newCommitter(f.IngestUnsynced, f.SyncIngested, 8, nil)
+	// Each caller reports how many syncs had finished when it was
+	// answered: none may be answered while the first sync is held.
 	answered := make(chan int, 20)
 	for i := range 20 {
 		go func() {
 			if _, err := c.Submit(context.Background(), Delivery{ID: fmt.Sprint(i)}); err != nil {
 				t.Error(err)
 			}
-			answered <- i
+			answered <- f.syncsDone()
 		}()
 	}
 	// The first sync is held: later batches are committed, none answered.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f.mu.Lock()
-		n := f.committed
-		f.mu.Unlock()
-		if n == 20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 20 committed while a sync was held; want all (commits go on during a sync)", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
 	select {
-	case i := <-answered:
-		t.Fatalf("delivery %d answered before any sync finished", i)
-	case <-time.After(20 * time.Millisecond):
+	case <-f.allIn:
+	case syncs := <-answered:
+		t.Fatalf("a delivery was answered after %d syncs while the first was held", syncs)
+	case <-time.After(10 * time.Second):
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		t.Fatalf("%d of 20 committed while a sync was held; want all (commits go on during a sync)", f.committed)
 	}
 	close(f.block)
 	for range 20 {
-		<-answered
+		if syncs := <-answered; syncs == 0 {
+			t.Fatal("a delivery was answered before any sync finished")
+		}
 	}
 	c.Close()
 	f.mu.Lock()
@@ -262,6 +268,138 @@ func TestPipelinedCommitterSyncsOnlyTheStoredMembers(t *testing.T) {
 		case <-batch[i].ok:
 			t.Fatalf("request %d answered before its sync", i)
 		default:
+		}
+	}
+}
+
+// failingSync is an UnsyncedIngester whose commits or syncs fail.
+type failingSync struct {
+	mu        sync.Mutex
+	ingestErr error
+	syncErr   error
+	syncs     int
+}
+
+func (f *failingSync) IngestUnsynced(_ context.Context, ds []Delivery) ([]bool, error) {
+	if f.ingestErr != nil {
+		return nil, f.ingestErr
+	}
+	return make([]bool, len(ds)), nil
+}
+
+func (f *failingSync) SyncIngested(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.syncs++
+	return f.syncErr
+}
+
+// A failed commit or a failed sync is never answered as stored, through
+// either committer.
+func TestCommitterAnswersFailuresAsFailures(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("store: disk full")
+	for _, tc := range []struct {
+		name      string
+		pipelined bool
+		ingestErr error
+		syncErr   error
+		syncs     int // syncs done for the one delivery
+	}{
+		{"plain: ingest fails", false, boom, nil, 0},
+		{"pipelined: ingest fails, no sync waited for", true, boom, nil, 0},
+		{"pipelined: sync fails", true, nil, boom, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &failingSync{ingestErr: tc.ingestErr, syncErr: tc.syncErr}
+			var c *Committer
+			if tc.pipelined {
+				c = newCommitter(f.IngestUnsynced, f.SyncIngested, 8, nil)
+			} else {
+				c = NewCommitter(f.IngestUnsynced, 8, nil)
+			}
+			if _, err := c.Submit(ctx, Delivery{ID: "a"}); !errors.Is(err, boom) {
+				t.Fatalf("Submit = %v, want %v", err, boom)
+			}
+			c.Close()
+			if f.syncs != tc.syncs {
+				t.Fatalf("%d syncs, want %d", f.syncs, tc.syncs)
+			}
+		})
+	}
+}
+
+// Pipelined, every member of a batch is answered exactly once: the
+// offender at the commit, the stored ones after the sync, with its error.
+func TestPipelinedCommitterAnswersEachOnce(t *testing.T) {
+	boom := errors.New("store: fsync: input/output error")
+	for _, syncErr := range []error{nil, boom} {
+		p := &poisonIngest{}
+		c := &Committer{ingest: p.ingest, sync: func(context.Context) error { return syncErr },
+			synced: make(chan []*commitReq, 4), done: make(chan struct{})}
+		batch, ds := batchOf("evt-1", "poison", "evt-2")
+		c.commit(batch, ds)
+		close(c.synced)
+		c.runSync() // returns after the last batch handed to it
+		for i, r := range batch {
+			if n := len(r.ok); n != 1 {
+				t.Fatalf("sync error %v: request %d answered %d times, want once", syncErr, i, n)
+			}
+			want := syncErr
+			if i == 1 {
+				want = nil // its own error
+				if !errors.Is(r.err, ErrUnstorable) {
+					t.Errorf("offender's error %v", r.err)
+				}
+				continue
+			}
+			if r.err != want {
+				t.Errorf("sync error %v: request %d has error %v", syncErr, i, r.err)
+			}
+		}
+		select {
+		case <-c.done:
+		default:
+			t.Fatal("runSync did not close done")
+		}
+	}
+}
+
+// Batches never exceed maxBatch, and everything submitted before Close is
+// committed.
+func TestCommitterBatchBound(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sizes []int
+	total := 0
+	ingest := func(_ context.Context, ds []Delivery) ([]bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		total += len(ds)
+		return make([]bool, len(ds)), nil
+	}
+	c := NewCommitter(ingest, 3, func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() })
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			if _, err := c.Submit(ctx, Delivery{ID: fmt.Sprint(i)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	c.Close()
+	if _, err := c.Submit(ctx, Delivery{ID: "late"}); !errors.Is(err, ErrCommitterClosed) {
+		t.Fatalf("Submit after Close = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if total != 40 {
+		t.Fatalf("%d committed, want 40", total)
+	}
+	for _, n := range sizes {
+		if n < 1 || n > 3 {
+			t.Fatalf("batch sizes %v; want 1..3", sizes)
 		}
 	}
 }
