@@ -30,6 +30,7 @@ func (p *draftPD) Incident(_ context.Context, id string) (coe.Incident, error) {
 }
 func (p *draftPD) LogEntries(context.Context, string) ([]coe.LogEntry, error) { return nil, nil }
 func (p *draftPD) Notes(context.Context, string) ([]coe.Note, error)          { return p.notes, nil }
+func (p *draftPD) Alerts(context.Context, string) ([]coe.Alert, error)        { return nil, nil }
 func (p *draftPD) AddNote(ctx context.Context, _ string, content string) error {
 	if err := attempting(ctx); err != nil {
 		return err
