@@ -10,7 +10,7 @@ import (
 	"errors"
 	"io"
 	"os"
-		"reflect"
+	"reflect"
 	"strings"
 	"testing"
 
