@@ -1301,6 +1301,7 @@ func benchAPI(ctx context.Context, log *slog.Logger) (apiResult, error) {
 		"pagerduty GET /incidents/{id}: the incident (title, service, teams, priority, times)",
 		fmt.Sprintf("pagerduty GET /incidents/{id}/log_entries ×%d: the timeline (%d entries, 100 a page)", logPages, len(fx.LogEntries)),
 		"pagerduty GET /incidents/{id}/notes: the notes, where action items are proposed",
+		"pagerduty GET /incidents/{id}/alerts: the alerts, for the Detection section",
 		"jira GET /rest/api/2/search/jql: earlier COEs of the service by label, for the recurrence section (needed while the store is younger than the recurrence window, as this fresh one is)",
 		"jira POST /rest/api/2/issue: the COE ticket",
 		"jira POST /rest/api/2/issue/{key}/remotelink: the link to the incident",
@@ -1310,7 +1311,7 @@ func benchAPI(ctx context.Context, log *slog.Logger) (apiResult, error) {
 		fmt.Sprintf("jira POST /rest/api/2/issue/{key}/remotelink ×%d: each item linked to its mirror", items),
 		"jira POST /rest/api/2/issue/{key}/comment: the roll-up table on the COE",
 	}
-	res.Minimum = 1 + logPages + 1 + 1 + 1 + 1 + 1 + 1 + items + items + 1
+	res.Minimum = 1 + logPages + 1 + 1 + 1 + 1 + 1 + 1 + 1 + items + items + 1
 	return res, nil
 }
 

@@ -80,7 +80,7 @@ func TestBenchSmoke(t *testing.T) {
 	if v := num("resolve_to_coe", "round_trips"); v < 2 {
 		t.Errorf("round_trips = %v; a COE needs the PagerDuty reads, then the Jira create", v)
 	}
-	if calls, min := num("api_calls_per_coe", "calls"), num("api_calls_per_coe", "minimum"); min != 15 || calls != min {
+	if calls, min := num("api_calls_per_coe", "calls"), num("api_calls_per_coe", "minimum"); min != 16 || calls != min {
 		// Seen once in CI under the load of the other packages' tests
 		// (16 calls): rerun the scenario to tell a rare extra call, whose
 		// routes are logged for a look, from a regression, which repeats.
@@ -91,14 +91,14 @@ func TestBenchSmoke(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Calls == r.Minimum && r.Minimum == 15 {
+			if r.Calls == r.Minimum && r.Minimum == 16 {
 				break
 			}
 			again++
 			t.Logf("again %d calls (minimum %d): %v", r.Calls, r.Minimum, r.ByRoute)
 		}
-		if again == 2 || min != 15 {
-			t.Errorf("api_calls_per_coe: calls %v, minimum %v, and again in 2 more runs (want minimum 15 and calls equal to it)", calls, min)
+		if again == 2 || min != 16 {
+			t.Errorf("api_calls_per_coe: calls %v, minimum %v, and again in 2 more runs (want minimum 16 (the alerts read since issue 16) and calls equal to it)", calls, min)
 		}
 	}
 	repos, projects := num("reconcile", "repos"), num("reconcile", "projects")

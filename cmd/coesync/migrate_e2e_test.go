@@ -61,7 +61,11 @@ func TestMigrateStoreMovesAWorkingDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{bin: bin, env: env(sqlitePath), addr: addr, out: &syncBuffer{}}
+	admin, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{bin: bin, env: env(sqlitePath), addr: addr, admin: admin, out: &syncBuffer{}}
 	defer r.kill()
 	defer func() {
 		if t.Failed() {
