@@ -25,6 +25,8 @@ func TestArrivalRateTarget(t *testing.T) {
 		{"20,000/s: waits for what comes within maxLinger", time.Millisecond, 20, 0, 256, int(20000 * maxLinger.Seconds())},
 		{"capped by the batch size", time.Millisecond, 1000, 0, 256, 256},
 		{"a storm long past: no wait", time.Millisecond, 20, time.Second, 256, 1},
+		// 100 ms since the last batch (1 ms + 99 ms) is not yet idle.
+		{"a pause of 100ms: the rate holds", time.Millisecond, 20, 99 * time.Millisecond, 256, int(20000 * maxLinger.Seconds())},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -401,5 +403,35 @@ func TestCommitterBatchBound(t *testing.T) {
 		if n < 1 || n > 3 {
 			t.Fatalf("batch sizes %v; want 1..3", sizes)
 		}
+	}
+}
+
+// Two batches taken at one instant say nothing about the rate (and must
+// not divide by zero, which would stick the estimate at +Inf).
+func TestArrivalRateSameInstant(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	var a arrivalRate
+	a.observe(t0, 1)
+	a.observe(t0, 1)
+	now := t0
+	for range 50 {
+		now = now.Add(time.Millisecond)
+		a.target(now, 256)
+		a.observe(now, 20)
+	}
+	want := int(20000 * maxLinger.Seconds())
+	if got := a.target(now.Add(time.Millisecond), 256); got < want-1 || got > want {
+		t.Fatalf("target = %d, want %d (rps %v)", got, want, a.rps)
+	}
+}
+
+// A batch size of zero or less means the default.
+func TestCommitterDefaultBatch(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		c := NewCommitter(func(_ context.Context, ds []Delivery) ([]bool, error) { return make([]bool, len(ds)), nil }, n, nil)
+		if c.maxBatch != 256 {
+			t.Errorf("maxBatch %d gives %d, want 256", n, c.maxBatch)
+		}
+		c.Close()
 	}
 }
