@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -433,5 +434,77 @@ func TestCommitterDefaultBatch(t *testing.T) {
 			t.Errorf("maxBatch %d gives %d, want 256", n, c.maxBatch)
 		}
 		c.Close()
+	}
+}
+
+// Deliveries the database refuses, even several in a row, do not make the
+// committer give up on the rest: only failures of the store itself do.
+func TestCommitterUnstorableInARowAreStillIsolated(t *testing.T) {
+	p := &poisonIngest{}
+	c := &Committer{ingest: p.ingest}
+	batch, ds := batchOf("poison-1", "poison-2", "poison-3", "evt-1")
+	c.commit(batch, ds)
+	for i, r := range batch {
+		<-r.ok
+		if (r.err != nil) != (i < 3) {
+			t.Errorf("request %d: err = %v", i, r.err)
+		}
+	}
+	if !slices.Equal(p.stored, []string{"evt-1"}) {
+		t.Fatalf("stored %v, want evt-1", p.stored)
+	}
+}
+
+// A batch never takes more than maxBatch requests, even when more are
+// queued.
+func TestCommitterBatchNeverExceedsMax(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	first := true
+	ingest := func(_ context.Context, ds []Delivery) ([]bool, error) {
+		mu.Lock()
+		sizes = append(sizes, len(ds))
+		wait := first
+		first = false
+		mu.Unlock()
+		if wait {
+			<-release
+		}
+		return make([]bool, len(ds)), nil
+	}
+	c := NewCommitter(ingest, 3, nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.Submit(ctx, Delivery{ID: "first"}) })
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the first batch is being ingested
+		mu.Lock()
+		n := len(sizes)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first batch never reached the store")
+		}
+		runtime.Gosched()
+	}
+	for i := range 7 {
+		wg.Go(func() { c.Submit(ctx, Delivery{ID: fmt.Sprint(i)}) })
+	}
+	for len(c.reqs) < 7 { // all queued behind the held batch
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 7 requests queued", len(c.reqs))
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	c.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(sizes, []int{1, 3, 3, 1}) {
+		t.Fatalf("batch sizes %v, want 1 3 3 1", sizes)
 	}
 }
