@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,7 +20,11 @@ type echoStore struct {
 	err error
 }
 
-func (e *echoStore) RecentDeliveries(_ context.Context, source, resourceID string, _ time.Time, _ int) ([]store.Delivery, error) {
+func (e *echoStore) RecentDeliveries(_ context.Context, source, resourceID string, since time.Time, limit int) ([]store.Delivery, error) {
+	// The echo checks read the last 15 minutes' deliveries, at most 20.
+	if want := echoT.Add(time.Minute - 15*time.Minute); !since.Equal(want) || limit != 20 {
+		return nil, fmt.Errorf("read deliveries since %v, at most %d; want since %v, at most 20", since, limit, want)
+	}
 	if e.err != nil {
 		return nil, e.err
 	}

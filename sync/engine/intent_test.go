@@ -19,6 +19,7 @@ func TestLanding(t *testing.T) {
 	}{
 		{"no intent", time.Time{}, time.Minute, t0, 0},
 		{"no settle", t0, 0, t0, 0},
+		{"no settle, intent ahead of the clock", t0.Add(time.Minute), 0, t0, 0},
 		{"still landing", t0, 2 * time.Second, t0.Add(500 * time.Millisecond), 1500 * time.Millisecond},
 		{"settled", t0, 2 * time.Second, t0.Add(2 * time.Second), 0},
 	} {
@@ -91,5 +92,27 @@ func TestLeaseOwnersAreUnique(t *testing.T) {
 	}
 	if !strings.HasPrefix(newLeaseOwner(), leaseOwnerPrefix+"-") || len(leaseOwnerPrefix) != 16 {
 		t.Errorf("owner %q lacks the process's random prefix", newLeaseOwner())
+	}
+}
+
+// intending records the intent before the call and hands the call a ctx
+// that records it again before an attempt; a failed record stops it.
+func TestIntending(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("store down")
+	calls := 0
+	if _, err := intending(ctx, func(context.Context) error { calls++; return boom }); !errors.Is(err, boom) || calls != 1 {
+		t.Fatalf("failed record: %v after %d calls", err, calls)
+	}
+	calls = 0
+	cctx, err := intending(ctx, func(context.Context) error { calls++; return nil })
+	if err != nil || calls != 1 {
+		t.Fatalf("record: %v after %d calls", err, calls)
+	}
+	if err := attempting(cctx); err != nil || calls != 2 {
+		t.Fatalf("attempting: %v after %d calls, want the hook run", err, calls)
+	}
+	if err := attempting(ctx); err != nil {
+		t.Fatalf("attempting without a hook: %v", err)
 	}
 }

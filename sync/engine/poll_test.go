@@ -61,6 +61,9 @@ func TestRecoverPollsTheSearchWithBackoff(t *testing.T) {
 		// The window ends at 2 s: the last poll is at its end, then an
 		// empty answer is the truth and the create goes ahead.
 		{"never shows: the window ends", -1, 2 * time.Second, 5, 2 * time.Second, "", 0},
+		// The window ends at 15 s, exactly the budget: the last wait
+		// (3.25 s) still fits, and the empty answer at 15 s is the truth.
+		{"never shows: the window ends at the budget", -1, 15 * time.Second, 8, 15 * time.Second, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "c.db"), store.Options{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ func TestArrivalRateTarget(t *testing.T) {
 		{"20,000/s: waits for what comes within maxLinger", time.Millisecond, 20, 0, 256, int(20000 * maxLinger.Seconds())},
 		{"capped by the batch size", time.Millisecond, 1000, 0, 256, 256},
 		{"a storm long past: no wait", time.Millisecond, 20, time.Second, 256, 1},
+		// 100 ms since the last batch (1 ms + 99 ms) is not yet idle.
+		{"a pause of 100ms: the rate holds", time.Millisecond, 20, 99 * time.Millisecond, 256, int(20000 * maxLinger.Seconds())},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -401,5 +404,107 @@ func TestCommitterBatchBound(t *testing.T) {
 		if n < 1 || n > 3 {
 			t.Fatalf("batch sizes %v; want 1..3", sizes)
 		}
+	}
+}
+
+// Two batches taken at one instant say nothing about the rate (and must
+// not divide by zero, which would stick the estimate at +Inf).
+func TestArrivalRateSameInstant(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	var a arrivalRate
+	a.observe(t0, 1)
+	a.observe(t0, 1)
+	now := t0
+	for range 50 {
+		now = now.Add(time.Millisecond)
+		a.target(now, 256)
+		a.observe(now, 20)
+	}
+	want := int(20000 * maxLinger.Seconds())
+	if got := a.target(now.Add(time.Millisecond), 256); got < want-1 || got > want {
+		t.Fatalf("target = %d, want %d (rps %v)", got, want, a.rps)
+	}
+}
+
+// A batch size of zero or less means the default.
+func TestCommitterDefaultBatch(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		c := NewCommitter(func(_ context.Context, ds []Delivery) ([]bool, error) { return make([]bool, len(ds)), nil }, n, nil)
+		if c.maxBatch != 256 {
+			t.Errorf("maxBatch %d gives %d, want 256", n, c.maxBatch)
+		}
+		c.Close()
+	}
+}
+
+// Deliveries the database refuses, even several in a row, do not make the
+// committer give up on the rest: only failures of the store itself do.
+func TestCommitterUnstorableInARowAreStillIsolated(t *testing.T) {
+	p := &poisonIngest{}
+	c := &Committer{ingest: p.ingest}
+	batch, ds := batchOf("poison-1", "poison-2", "poison-3", "evt-1")
+	c.commit(batch, ds)
+	for i, r := range batch {
+		<-r.ok
+		if (r.err != nil) != (i < 3) {
+			t.Errorf("request %d: err = %v", i, r.err)
+		}
+	}
+	if !slices.Equal(p.stored, []string{"evt-1"}) {
+		t.Fatalf("stored %v, want evt-1", p.stored)
+	}
+}
+
+// A batch never takes more than maxBatch requests, even when more are
+// queued.
+func TestCommitterBatchNeverExceedsMax(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int
+	first := true
+	ingest := func(_ context.Context, ds []Delivery) ([]bool, error) {
+		mu.Lock()
+		sizes = append(sizes, len(ds))
+		wait := first
+		first = false
+		mu.Unlock()
+		if wait {
+			<-release
+		}
+		return make([]bool, len(ds)), nil
+	}
+	c := NewCommitter(ingest, 3, nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.Submit(ctx, Delivery{ID: "first"}) })
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the first batch is being ingested
+		mu.Lock()
+		n := len(sizes)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first batch never reached the store")
+		}
+		runtime.Gosched()
+	}
+	for i := range 7 {
+		wg.Go(func() { c.Submit(ctx, Delivery{ID: fmt.Sprint(i)}) })
+	}
+	for len(c.reqs) < 7 { // all queued behind the held batch
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 7 requests queued", len(c.reqs))
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	c.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(sizes, []int{1, 3, 3, 1}) {
+		t.Fatalf("batch sizes %v, want 1 3 3 1", sizes)
 	}
 }
