@@ -49,22 +49,7 @@ func TestPoisonedDeliveriesFailAloneOnPostgresBinary(t *testing.T) {
 	defer jira.Close()
 	gh := ghtest.New(ghtest.Options{Repos: []string{demoRepo}, Quota: -1})
 	defer gh.Close()
-	p := startServe(t, bin, map[string]string{
-		"COESYNC_DATABASE_URL":              pgURL,
-		"COESYNC_PAGERDUTY_API_URL":         pd.URL(),
-		"COESYNC_PAGERDUTY_TOKEN":           demoPDToken,
-		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": demoSecret,
-		"COESYNC_JIRA_URL":                  jira.URL,
-		"COESYNC_JIRA_USER":                 demoJiraUser,
-		"COESYNC_JIRA_TOKEN":                demoJiraToken,
-		"COESYNC_JIRA_PROJECT":              "OPS",
-		"COESYNC_GITHUB_API_URL":            gh.URL(),
-		"COESYNC_GITHUB_TOKEN":              ghtest.DefaultToken,
-		"COESYNC_GITHUB_REPO":               demoRepo,
-		"COESYNC_GITHUB_WEBHOOK_SECRET":     demoGHSecret,
-		"COESYNC_JIRA_WEBHOOK_SECRET":       demoJiraHook,
-		"COESYNC_RECONCILE_INTERVAL":        "1h",
-	})
+	p := startServe(t, bin, fakesEnv(pgURL, pd, jira, gh))
 	client := &http.Client{Timeout: 30 * time.Second}
 	sendPoisoned(t, func(body []byte) (int, error) {
 		req, err := http.NewRequest(http.MethodPost, p.url+"/webhooks/pagerduty", bytes.NewReader(body))

@@ -91,6 +91,27 @@ func startServe(t *testing.T, bin string, env map[string]string) *coesyncProc {
 	}
 }
 
+// fakesEnv is the COESYNC_* environment of a deployment on the database
+// db pointed at the fakes, for a `coesync serve` subprocess.
+func fakesEnv(db string, pd *pdtest.Server, jira *jiratest.Server, gh *ghtest.Server) map[string]string {
+	return map[string]string{
+		"COESYNC_DATABASE_URL":              db,
+		"COESYNC_PAGERDUTY_API_URL":         pd.URL(),
+		"COESYNC_PAGERDUTY_TOKEN":           demoPDToken,
+		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": demoSecret,
+		"COESYNC_JIRA_URL":                  jira.URL,
+		"COESYNC_JIRA_USER":                 demoJiraUser,
+		"COESYNC_JIRA_TOKEN":                demoJiraToken,
+		"COESYNC_JIRA_PROJECT":              "OPS",
+		"COESYNC_GITHUB_API_URL":            gh.URL(),
+		"COESYNC_GITHUB_TOKEN":              ghtest.DefaultToken,
+		"COESYNC_GITHUB_REPO":               demoRepo,
+		"COESYNC_GITHUB_WEBHOOK_SECRET":     demoGHSecret,
+		"COESYNC_JIRA_WEBHOOK_SECRET":       demoJiraHook,
+		"COESYNC_RECONCILE_INTERVAL":        "1h",
+	}
+}
+
 // wait wants the process (sent SIGTERM) to exit with status 0 in time.
 func (p *coesyncProc) wait(t *testing.T, timeout time.Duration) {
 	t.Helper()
@@ -128,25 +149,8 @@ func TestSIGTERMUnderLoadLosesNoAcceptedWebhook(t *testing.T) {
 	// Slow enough that jobs are still queued and running at SIGTERM.
 	pd.Latency(5 * time.Millisecond)
 
-	env := map[string]string{
-		"COESYNC_DATABASE_URL":              filepath.Join(dir, "coesync.db"),
-		"COESYNC_PAGERDUTY_API_URL":         pd.URL(),
-		"COESYNC_PAGERDUTY_TOKEN":           demoPDToken,
-		"COESYNC_PAGERDUTY_WEBHOOK_SECRETS": demoSecret,
-		"COESYNC_JIRA_URL":                  jira.URL,
-		"COESYNC_JIRA_USER":                 demoJiraUser,
-		"COESYNC_JIRA_TOKEN":                demoJiraToken,
-		"COESYNC_JIRA_PROJECT":              "OPS",
-		"COESYNC_GITHUB_API_URL":            gh.URL(),
-		"COESYNC_GITHUB_TOKEN":              ghtest.DefaultToken,
-		"COESYNC_GITHUB_REPO":               demoRepo,
-		"COESYNC_GITHUB_WEBHOOK_SECRET":     demoGHSecret,
-		"COESYNC_JIRA_WEBHOOK_SECRET":       demoJiraHook,
-		"COESYNC_WORKERS":                   "4",
-		"COESYNC_HTTP_TIMEOUT":              "10s",
-		"COESYNC_RECONCILE_INTERVAL":        "1h",
-		"COESYNC_LOG_LEVEL":                 "info",
-	}
+	env := fakesEnv(filepath.Join(dir, "coesync.db"), pd, jira, gh)
+	env["COESYNC_WORKERS"], env["COESYNC_HTTP_TIMEOUT"], env["COESYNC_LOG_LEVEL"] = "4", "10s", "info"
 
 	const n = 200
 	base := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
